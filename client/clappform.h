@@ -132,7 +132,7 @@ int cf_json_compact(const char *text, size_t len, const char *drop_key, const ch
                     const char *first_value, char **out, size_t *out_len);
 
 /* Finds a top-level member of an object text by key and gives the exact span of its
- * value. Returns 0 and sets *start/*span_len when found, -1 when absent or not an object. */
+ * value. Returns 0 and sets *start and *span_len when found, -1 when absent or not an object. */
 int cf_json_member_span(const char *text, size_t len, const char *key, size_t *start,
                         size_t *span_len);
 
