@@ -180,7 +180,7 @@ typedef struct cf_config {
     long max_body;         /* largest answer accepted, bytes; default 256 MiB */
     const char *cafile;    /* CA bundle for TLS, NULL for the system's */
     bool insecure;         /* skip TLS verification (logs a warning at creation) */
-    const char *user_agent;/* NULL for "clappfs-client/<version>" */
+    const char *user_agent;/* NULL for "clappfs/<version> libcurl/<version>" */
     cf_log_fn log;
     void *log_ud;
     cf_trace_fn trace;
