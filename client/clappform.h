@@ -320,7 +320,8 @@ int cf_df_empty(cf_client *c, const char *app, const char *slug, cf_error *err);
 /* ------------------------------------------------------------------------- */
 
 /* Percent-encodes one path segment (everything but unreserved ASCII letters, digits and
- * -._~). Returns malloc'ed text or NULL. */
+ * -._~); the dot-segments "." and ".." are written %2E and %2E%2E so that no URL
+ * normalisation can remove them. Returns malloc'ed text or NULL. */
 char *cf_path_escape(const char *segment);
 
 /* Reads `exp` (epoch seconds) from a JWT's payload without checking the signature;

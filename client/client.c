@@ -338,6 +338,12 @@ char *cf_path_escape(const char *segment)
 
     if (!segment)
         return NULL;
+    /* "." and ".." are dot-segments that URL normalisation would remove; spelled
+     * %2E they stay a record's or resource's own name. */
+    if (strcmp(segment, ".") == 0 || strcmp(segment, "..") == 0) {
+        cfi_buf_str(&b, segment[1] ? "%2E%2E" : "%2E");
+        return cfi_buf_take(&b, &out, NULL) == 0 ? out : NULL;
+    }
     for (const unsigned char *p = (const unsigned char *)segment; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '.' || *p == '_' || *p == '~') {
@@ -371,9 +377,9 @@ int cfi_path(char **out, cf_error *err, const char *fmt, ...)
         } else if (*p == 's') {
             const char *seg = va_arg(ap, const char *);
             char *esc;
-            /* Empty, "." and ".." segments would address another resource (or be
-             * normalised away by a proxy): refuse them. */
-            if (!seg || !*seg || strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
+            /* An empty segment would address another resource: refuse it. ("." and
+             * ".." are sent percent-encoded by cf_path_escape.) */
+            if (!seg || !*seg) {
                 cfi_fail(err, CF_ERR_INVALID, 0, "invalid path segment \"%s\"", seg ? seg : "");
                 goto cleanup;
             }

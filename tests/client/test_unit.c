@@ -122,11 +122,15 @@ static void test_escape(void)
     CHECK_INT(cfi_path(&path, &err, "/api/collection/%s/%s?extended=%d", "my app", "x/y", 2), 0);
     CHECK_STR(path, "/api/collection/my%20app/x%2Fy?extended=2");
     free(path);
-    CHECK_INT(cfi_path(&path, &err, "/api/app/%s", ".."), -1);
+    CHECK_INT(cfi_path(&path, &err, "/api/app/%s", ".."), 0);
+    CHECK_STR(path, "/api/app/%2E%2E");
+    free(path);
+    CHECK_INT(cfi_path(&path, &err, "/api/app/%s", "."), 0);
+    CHECK_STR(path, "/api/app/%2E");
+    free(path);
+    CHECK_INT(cfi_path(&path, &err, "/api/app/%s", ""), -1);
     CHECK(path == NULL);
     CHECK_INT(err.kind, CF_ERR_INVALID);
-    CHECK_INT(cfi_path(&path, &err, "/api/app/%s", "."), -1);
-    CHECK_INT(cfi_path(&path, &err, "/api/app/%s", ""), -1);
     CHECK_INT(cfi_path(&path, &err, "/api/app/%s", (const char *)NULL), -1);
     CHECK_INT(cfi_path(&path, &err, "/api/app/%s", "..."), 0);
     CHECK_STR(path, "/api/app/...");
