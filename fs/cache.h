@@ -1,0 +1,100 @@
+/* cache.h: TTL cache of listings, attributes and content between FUSE ops and the client. */
+#ifndef FS_CACHE_H
+#define FS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "clappform.h"
+#include "content_lru.h"
+#include "layout.h"
+
+/* How the cache fetches: the client (source.h), or a test's fake. Each function is called
+ * without any cache lock held, possibly from several threads at once; they follow the
+ * client's conventions (0 or -1 with err filled, out-pointers owned by the caller). */
+typedef struct cache_source {
+    void *ud;
+    /* The `data` array of a list call (CF_COLLECTION: every app's collections). */
+    int (*list)(void *ud, cf_kind kind, int extended, cf_json **out, cf_error *err);
+    /* GET /version's `data`. */
+    int (*version)(void *ud, cf_json **out, cf_error *err);
+    /* Every record of a collection, page by page (see cf_read_collection). */
+    int (*read_collection)(void *ud, const char *app, const char *slug, cf_page_fn fn,
+                           void *fn_ud, size_t *total, cf_error *err);
+    /* One record, "_id" first. */
+    int (*record_get)(void *ud, const char *app, const char *slug, const char *id,
+                      cf_json **out, cf_error *err);
+} cache_source;
+
+typedef struct cache_config {
+    double ttl;              /* seconds things stay fresh; 0: every question fetches */
+    size_t content_budget;   /* bytes of record content kept (LRU); 0 keeps none */
+    time_t mount_time;       /* time of files that have no other; 0: the wall clock at start */
+    /* Clocks, replaceable for tests; NULL: CLOCK_MONOTONIC and time(). */
+    double (*mono)(void *ud);
+    time_t (*wall)(void *ud);
+    void *clock_ud;
+} cache_config;
+
+typedef struct cache cache;
+
+/* What stat shows of a node (owner and the rest are the operations' business). */
+typedef struct cache_attr {
+    bool is_dir;
+    unsigned mode;           /* permission bits: 0755, 0644, 0444 */
+    uint64_t size;
+    time_t mtime;            /* also ctime and atime */
+} cache_attr;
+
+typedef struct cache_stats {
+    uint64_t list_fetches;       /* list calls made (apps, collections, ..., version) */
+    uint64_t collection_reads;   /* full collection listings made */
+    uint64_t record_gets;        /* single record GETs made */
+    uint64_t joined;             /* questions that waited for another thread's fetch */
+    uint64_t evictions;          /* contents dropped for room */
+    size_t content_bytes;        /* bytes of resident content (as charged) */
+    size_t content_budget;
+    size_t content_items;
+    size_t records;              /* records known in all collections */
+    size_t record_table_bytes;   /* memory of the record tables (names, entries, index) */
+} cache_stats;
+
+/* Makes a cache; the configuration and source are copied. Returns 0, or -ENOMEM with
+ * *out = NULL. */
+int cache_new(const cache_config *cfg, const cache_source *src, cache **out);
+/* Destroys a cache; no call may be running in it and no directory snapshot open.
+ * Accepts NULL. */
+void cache_free(cache *c);
+
+/* Attributes of the node at path p. Fetches what is stale or missing. Returns 0 or a
+ * negative errno; when the failure came from the server or the network, *err (when
+ * non-NULL) tells it (else err->kind is CF_OK). */
+int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *err);
+
+/* The content of the file at path p, fresh within the TTL, for reading: *content is a
+ * reference of the caller's (lru_item_unref when done). *changed tells that the content
+ * was fetched now and its size differs from the size shown before, so the kernel's idea
+ * of the size may be stale. Returns 0 or a negative errno (-EISDIR for directories). */
+int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
+               bool *changed, cf_error *err);
+
+/* A directory's entries as they were when it was taken (offsets stay valid while it
+ * lives, whatever refreshes happen meanwhile). */
+typedef struct cache_dir cache_dir;
+/* Takes a snapshot of the directory at p, fetching its listing when stale. */
+int cache_opendir(cache *c, const layout_path *p, cache_dir **out, cf_error *err);
+/* Called for entry `index` (0 for the first after "." and ".."); have_attr is false when
+ * the attributes are not known without a fetch. A non-zero return stops the walk. */
+typedef int (*cache_fill_fn)(void *ud, const char *name, const cache_attr *attr, bool have_attr,
+                             size_t index);
+/* Calls fn for the entries from index start on, until fn returns non-zero or the end.
+ * fn is called without any cache lock held. Returns 0. */
+int cache_readdir(cache *c, cache_dir *d, size_t start, cache_fill_fn fn, void *ud);
+/* Releases a snapshot; accepts NULL. */
+void cache_closedir(cache *c, cache_dir *d);
+
+void cache_get_stats(cache *c, cache_stats *out);
+
+#endif /* FS_CACHE_H */

@@ -1,0 +1,553 @@
+/* cache_coll.c: the cache's record collections: listings, single fetches, eviction. */
+#include "cache_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errmap.h"
+#include "log.h"
+#include "names.h"
+#include "render.h"
+
+#define FILE_MODE 0644
+
+void cache_evict_cb(void *ud, lru_item *item)
+{
+    cstore *s = item->owner;
+    (void)ud;
+    if (s && item->index < s->r.n && s->r.e[item->index].content == item)
+        s->r.e[item->index].content = NULL;
+}
+
+static cslot *slot_find(cache *c, const char *app, const char *slug)
+{
+    for (cslot *s = c->slots; s; s = s->next)
+        if (strcmp(s->cur->app, app) == 0 && strcmp(s->cur->slug, slug) == 0)
+            return s;
+    return NULL;
+}
+
+static cstore *store_new(const char *app, const char *slug)
+{
+    cstore *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->refs = 1;
+    s->app = strdup(app);
+    s->slug = strdup(slug);
+    recs_init(&s->r);
+    if (!s->app || !s->slug) {
+        free(s->app);
+        free(s->slug);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cache_store_unref(cache *c, cstore *s)
+{
+    if (!s || --s->refs > 0)
+        return;
+    /* Its resident contents leave the LRU with it (open files keep their references). */
+    for (uint32_t i = 0; i < s->r.n; i++) {
+        if (s->r.e[i].content) {
+            lru_remove(&c->lru, s->r.e[i].content);
+            s->r.e[i].content = NULL;
+        }
+    }
+    recs_free(&s->r);
+    free(s->app);
+    free(s->slug);
+    free(s);
+}
+
+/* Installs s as the current store of its collection (taking over the caller's reference). */
+static int slot_install(cache *c, cstore *s)
+{
+    cslot *slot = slot_find(c, s->app, s->slug);
+    if (!slot) {
+        slot = calloc(1, sizeof *slot);
+        if (!slot)
+            return -ENOMEM;
+        slot->next = c->slots;
+        c->slots = slot;
+    } else {
+        cache_store_unref(c, slot->cur);
+    }
+    slot->cur = s;
+    return 0;
+}
+
+void cache_free_slots(cache *c)
+{
+    cslot *s = c->slots, *next;
+    for (; s; s = next) {
+        next = s->next;
+        cache_store_unref(c, s->cur);
+        free(s);
+    }
+    c->slots = NULL;
+}
+
+static bool record_fresh(cache *c, const cstore *s, const recs_entry *e)
+{
+    if (s->complete && cache_is_fresh(c, s->listed))
+        return true;
+    return (e->flags & RECS_FETCHED) && cache_is_fresh(c, (double)e->fetched_ms / 1000.0);
+}
+
+/* The time of a record first seen: its ObjectId's, else the mount's (first listing) or now. */
+static uint32_t first_time(cache *c, const char *key, bool seen_before)
+{
+    time_t t;
+    if (render_objectid_time(key, &t))
+        return (uint32_t)t;
+    return (uint32_t)(seen_before ? cache_wall(c) : c->mount_time);
+}
+
+/* Sets a record's size, checksum and content, moving its time when the content changed. */
+static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool existed)
+{
+    recs_entry *e = &s->r.e[i];
+    uint64_t sum = render_checksum(item->data, item->len);
+
+    if (existed && e->sum != sum)
+        e->mtime = (uint32_t)cache_wall(c);
+    e->size = (uint32_t)item->len;
+    e->sum = sum;
+    e->flags &= ~RECS_GONE;
+    if (e->content)
+        lru_remove(&c->lru, e->content);
+    e->content = item;
+    lru_insert(&c->lru, item, s, i);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Full listing                                                               */
+/* ------------------------------------------------------------------------- */
+
+typedef struct prepared {
+    char *name;       /* file name without suffix */
+    char *key;
+    lru_item *item;
+} prepared;
+
+typedef struct listing {
+    cache *c;
+    cstore *ns;       /* being built, private until installed */
+    cstore *old;      /* the current store when the listing began, referenced, or NULL */
+    uint32_t *pos;    /* server position of each entry of ns */
+    size_t pos_cap;
+    size_t no_id, dups;
+    int rc;
+} listing;
+
+/* Makes a record's file name (suffix cut off), key and content, without the lock. */
+static int prepare(const cf_json *rec, prepared *p, size_t *no_id)
+{
+    json_object *obj = cf_json_object(rec), *idv;
+    const char *text;
+    char *out = NULL, *name = NULL;
+    size_t len, out_len, nlen, slen = strlen(LAYOUT_SUFFIX);
+
+    memset(p, 0, sizeof *p);
+    if (!obj || !json_object_object_get_ex(obj, "_id", &idv) ||
+        !json_object_is_type(idv, json_type_string) || !json_object_get_string(idv)[0] ||
+        strlen(json_object_get_string(idv)) != (size_t)json_object_get_string_len(idv)) {
+        (*no_id)++;
+        return 0;
+    }
+    p->key = strdup(json_object_get_string(idv));
+    if (!p->key || names_encode(p->key, LAYOUT_SUFFIX, &name) != 0)
+        goto nomem;
+    nlen = strlen(name) - slen;
+    name[nlen] = '\0';
+    p->name = name;
+    text = cf_json_text(rec, &len);
+    if (render_record(text, len, p->key, &out, &out_len) != 0)
+        goto nomem;
+    p->item = lru_item_new(out, out_len);
+    free(out);
+    if (!p->item)
+        goto nomem;
+    return 0;
+nomem:
+    free(p->key);
+    free(p->name);
+    memset(p, 0, sizeof *p);
+    return -ENOMEM;
+}
+
+static int page_cb(void *ud, const cf_page *page)
+{
+    listing *L = ud;
+    cache *c = L->c;
+    prepared *prep = calloc(page->count ? page->count : 1, sizeof *prep);
+    int rc = 0;
+
+    if (!prep) {
+        L->rc = -ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < page->count && rc == 0; i++)
+        rc = prepare(page->records[i], &prep[i], &L->no_id);
+
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < page->count && rc == 0; i++) {
+        prepared *p = &prep[i];
+        uint32_t idx, was;
+        int added;
+        recs_entry *e;
+        if (!p->item)
+            continue;
+        if (p->item->len > UINT32_MAX) {
+            log_warning("record %s of %s/%s is too large to show", p->key, L->ns->app,
+                        L->ns->slug);
+            continue;
+        }
+        added = recs_add(&L->ns->r, p->name, p->key, &idx);
+        if (added < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (added == 1) {
+            L->dups++; /* pages overlapped (the server changed meanwhile): first one wins */
+            continue;
+        }
+        if (idx >= L->pos_cap) {
+            size_t nc = L->pos_cap ? L->pos_cap * 2 : 1024;
+            uint32_t *np = realloc(L->pos, nc * sizeof *np);
+            if (!np) {
+                rc = -ENOMEM;
+                break;
+            }
+            L->pos = np;
+            L->pos_cap = nc;
+        }
+        L->pos[idx] = (uint32_t)(page->offset + i);
+        e = &L->ns->r.e[idx];
+        /* Times carry over from the previous listing when the content is the same. */
+        if (L->old && recs_find(&L->old->r, p->name, strlen(p->name), &was) == 0) {
+            const recs_entry *o = &L->old->r.e[was];
+            e->mtime = o->mtime;
+            e->sum = o->sum;
+            record_set(c, L->ns, idx, p->item, true);
+        } else {
+            e->mtime = first_time(c, p->key, L->old && L->old->complete);
+            record_set(c, L->ns, idx, p->item, false);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+
+    for (size_t i = 0; i < page->count; i++) {
+        free(prep[i].name);
+        free(prep[i].key);
+        lru_item_unref(prep[i].item); /* the LRU has its own reference, or evicted it */
+    }
+    free(prep);
+    if (rc) {
+        L->rc = rc;
+        return 1;
+    }
+    return 0;
+}
+
+/* Lists a collection and installs the result as its current store. Under the lock. */
+static int store_list(cache *c, const char *app, const char *slug, cf_error *err)
+{
+    size_t klen = 1 + strlen(app) + 1 + strlen(slug);
+    char *key = malloc(klen + 1);
+    listing L = {.c = c};
+    flight_result res;
+    flight *f;
+    cslot *slot;
+    double start;
+    size_t total = 0;
+    int j;
+
+    if (!key)
+        return -ENOMEM;
+    key[0] = 'C';
+    memcpy(key + 1, app, strlen(app) + 1);
+    memcpy(key + 1 + strlen(app) + 1, slug, strlen(slug) + 1);
+    j = cache_flight_join(c, key, klen, &f, &res);
+    free(key);
+    if (j < 0)
+        return -ENOMEM;
+    if (j == 1) {
+        if (res.rc)
+            *err = res.err;
+        lru_item_unref(res.content);
+        return res.rc;
+    }
+    memset(&res, 0, sizeof res);
+    L.ns = store_new(app, slug);
+    if (!L.ns) {
+        res.rc = -ENOMEM;
+        goto done;
+    }
+    slot = slot_find(c, app, slug);
+    L.old = slot ? slot->cur : NULL;
+    if (L.old)
+        L.old->refs++;
+    start = cache_mono(c);
+    c->stats.collection_reads++;
+    pthread_mutex_unlock(&c->lock);
+
+    if (c->src.read_collection(c->src.ud, app, slug, page_cb, &L, &total, &res.err) != 0)
+        res.rc = L.rc ? L.rc : -fs_errno(&res.err);
+    if (res.rc == 0 && L.ns->r.n && recs_sort_by_position(&L.ns->r, L.pos) != 0)
+        res.rc = -ENOMEM;
+    if (L.no_id)
+        log_warning("%zu record%s of %s/%s not shown: no string \"_id\"", L.no_id,
+                    L.no_id == 1 ? "" : "s", app, slug);
+    if (L.dups)
+        log_info("%zu record%s of %s/%s came twice while listing (the collection changed)",
+                 L.dups, L.dups == 1 ? "" : "s", app, slug);
+
+    pthread_mutex_lock(&c->lock);
+    if (res.rc == 0) {
+        recs_shrink(&L.ns->r); /* under the lock: evictions write into the entries */
+        L.ns->listed = start;
+        L.ns->complete = true;
+        res.rc = slot_install(c, L.ns);
+        if (res.rc == 0)
+            L.ns = NULL;
+    }
+    cache_store_unref(c, L.ns);
+    cache_store_unref(c, L.old);
+done:
+    free(L.pos);
+    cache_flight_end(c, f, &res);
+    if (res.rc)
+        *err = res.err;
+    return res.rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* One record                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/* GETs one record and records what it showed. Under the lock. On success res->content is
+ * a reference for the caller and res->attr its attributes; res->changed tells that a size
+ * known before differs. */
+static int record_fetch(cache *c, const char *app, const char *slug, const char *id,
+                        const char *name, flight_result *res)
+{
+    size_t la = strlen(app), ls = strlen(slug), li = strlen(id);
+    size_t klen = 1 + la + 1 + ls + 1 + li;
+    char *key = malloc(klen);
+    cf_json *rec = NULL;
+    lru_item *item = NULL;
+    flight *f;
+    cslot *slot;
+    cstore *s;
+    double start;
+    uint32_t idx;
+    int j;
+
+    memset(res, 0, sizeof *res);
+    if (!key)
+        return res->rc = -ENOMEM;
+    key[0] = 'R';
+    memcpy(key + 1, app, la + 1);
+    memcpy(key + 1 + la + 1, slug, ls + 1);
+    memcpy(key + 1 + la + 1 + ls + 1, id, li);
+    j = cache_flight_join(c, key, klen, &f, res);
+    free(key);
+    if (j < 0)
+        return res->rc = -ENOMEM;
+    if (j == 1)
+        return res->rc;
+
+    start = cache_mono(c);
+    c->stats.record_gets++;
+    pthread_mutex_unlock(&c->lock);
+    if (c->src.record_get(c->src.ud, app, slug, id, &rec, &res->err) != 0) {
+        res->rc = -fs_errno(&res->err);
+    } else {
+        const char *text;
+        char *out = NULL;
+        size_t len, out_len = 0;
+        text = cf_json_text(rec, &len);
+        if (render_record(text, len, id, &out, &out_len) != 0 ||
+            !(item = lru_item_new(out, out_len)))
+            res->rc = -ENOMEM;
+        free(out);
+        cf_json_free(rec);
+    }
+    pthread_mutex_lock(&c->lock);
+
+    slot = slot_find(c, app, slug);
+    s = slot ? slot->cur : NULL;
+    if (!s && res->rc == 0) {
+        /* First record known of this collection: an incomplete store holds it. */
+        s = store_new(app, slug);
+        if (!s || slot_install(c, s) != 0) {
+            cache_store_unref(c, s);
+            s = NULL;
+            res->rc = -ENOMEM;
+        }
+    }
+    if (s && recs_find(&s->r, name, strlen(name), &idx) == 0) {
+        recs_entry *e = &s->r.e[idx];
+        if (res->rc == 0) {
+            res->changed = e->size != item->len;
+            record_set(c, s, idx, item, true);
+        } else if (res->rc == -ENOENT) {
+            e->flags |= RECS_GONE;
+            if (e->content) {
+                lru_remove(&c->lru, e->content);
+                e->content = NULL;
+            }
+        }
+        if (res->rc == 0 || res->rc == -ENOENT) {
+            e->flags |= RECS_FETCHED;
+            e->fetched_ms = (int64_t)(start * 1000.0);
+        }
+    } else if (s && res->rc == 0) {
+        int added = recs_add(&s->r, name, id, &idx);
+        if (added < 0) {
+            res->rc = -ENOMEM;
+        } else {
+            recs_entry *e = &s->r.e[idx];
+            e->mtime = first_time(c, id, s->complete);
+            record_set(c, s, idx, item, false);
+            e->flags |= RECS_FETCHED;
+            e->fetched_ms = (int64_t)(start * 1000.0);
+        }
+    }
+    if (res->rc == 0) {
+        memset(&res->attr, 0, sizeof res->attr);
+        res->attr.mode = FILE_MODE;
+        res->attr.size = item->len;
+        res->attr.mtime = (time_t)s->r.e[idx].mtime;
+        res->content = item; /* our creation reference goes to the caller */
+    } else {
+        lru_item_unref(item);
+        res->content = NULL;
+    }
+    cache_flight_end(c, f, res);
+    return res->rc;
+}
+
+static void entry_attr(const recs_entry *e, cache_attr *attr)
+{
+    memset(attr, 0, sizeof *attr);
+    attr->mode = FILE_MODE;
+    attr->size = e->size;
+    attr->mtime = (time_t)e->mtime;
+}
+
+int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
+                      bool *changed, cf_error *err)
+{
+    size_t slen = strlen(LAYOUT_SUFFIX), nlen = strlen(p->name) - slen;
+    char *app = NULL, *slug = NULL, *id = NULL, *name = strndup(p->name, nlen);
+    flight_result res;
+    int rc;
+
+    if (!name)
+        return -ENOMEM;
+    /* Directory names map to keys whether or not the lists are fresh: the kernel found
+     * the parents already, and a stale list costs no request here. */
+    rc = cache_resolve_collection(c, p->app, p->coll, false, &app, &slug, err);
+    if (rc)
+        goto cleanup;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        cslot *slot = slot_find(c, app, slug);
+        cstore *s = slot ? slot->cur : NULL;
+        uint32_t idx;
+
+        if (s && recs_find(&s->r, name, nlen, &idx) == 0) {
+            recs_entry *e = &s->r.e[idx];
+            bool fresh = record_fresh(c, s, e);
+            if (fresh && (e->flags & RECS_GONE)) {
+                rc = -ENOENT;
+                goto cleanup;
+            }
+            if (fresh && (!content || e->content)) {
+                entry_attr(e, attr);
+                if (content) {
+                    lru_item_ref(e->content);
+                    lru_touch(&c->lru, e->content);
+                    *content = e->content;
+                }
+                rc = 0;
+                goto cleanup;
+            }
+            id = strdup(recs_key(&s->r, idx));
+            if (!id) {
+                rc = -ENOMEM;
+                goto cleanup;
+            }
+        } else if (s && s->complete && cache_is_fresh(c, s->listed)) {
+            rc = -ENOENT; /* listed and fresh: known missing, no request */
+            goto cleanup;
+        } else {
+            names_result nr = names_decode(p->name, LAYOUT_SUFFIX, &id);
+            if (nr == NAMES_INVALID) {
+                rc = -ENOENT;
+                goto cleanup;
+            }
+            if (nr == NAMES_SHORTENED) {
+                /* Only a listing tells which record a shortened name stands for. */
+                if (attempt == 1) {
+                    rc = -ENOENT;
+                    goto cleanup;
+                }
+                rc = store_list(c, app, slug, err);
+                if (rc)
+                    goto cleanup;
+                continue;
+            }
+        }
+        rc = record_fetch(c, app, slug, id, name, &res);
+        if (rc) {
+            *err = res.err;
+            goto cleanup;
+        }
+        *attr = res.attr;
+        if (changed)
+            *changed = res.changed;
+        if (content)
+            *content = res.content;
+        else
+            lru_item_unref(res.content);
+        goto cleanup;
+    }
+    rc = -ENOENT;
+cleanup:
+    free(app);
+    free(slug);
+    free(id);
+    free(name);
+    return rc;
+}
+
+int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstore **store,
+                              uint32_t *count, cf_error *err)
+{
+    cslot *slot = slot_find(c, app, slug);
+    cstore *s = slot ? slot->cur : NULL;
+    int rc;
+
+    *store = NULL;
+    *count = 0;
+    if (!s || !s->complete || !cache_is_fresh(c, s->listed)) {
+        rc = store_list(c, app, slug, err);
+        if (rc)
+            return rc;
+        slot = slot_find(c, app, slug);
+        if (!slot)
+            return -ENOENT;
+        s = slot->cur;
+    }
+    s->refs++;
+    *store = s;
+    *count = s->r.n;
+    return 0;
+}

@@ -1,0 +1,130 @@
+/* cache_int.h: internal structures shared by cache.c, cache_coll.c and cache_dir.c. */
+#ifndef FS_CACHE_INT_H
+#define FS_CACHE_INT_H
+
+#include <pthread.h>
+
+#include "cache.h"
+#include "records.h"
+
+/* One resource of a list (an app, a collection, a query, ..., the version). */
+typedef struct rentry {
+    char *name;          /* file name (escaped, suffix included) */
+    char *key;           /* server key */
+    char *app;           /* collections: the app's key; NULL otherwise */
+    lru_item *content;   /* rendered content (never in the LRU: lists are small) */
+    time_t mtime;
+    uint64_t sum;
+} rentry;
+
+/* One fetched list, immutable once published, sorted by (app, name). refs: lock. */
+typedef struct rlist {
+    int refs;
+    size_t n;
+    rentry *e;
+} rlist;
+
+enum list_id { L_APPS, L_COLLS, L_QUERIES, L_ACTIONFLOWS, L_QUESTIONNAIRES, L_USERS, L_VERSION,
+               L_COUNT };
+
+typedef struct lnode {
+    rlist *cur;          /* NULL until first fetched */
+    double fetched;      /* monotonic seconds of that fetch */
+} lnode;
+
+/* One collection's records. The table's current store has a reference; each directory
+ * snapshot too. A new listing makes a new store and replaces the current one. */
+typedef struct cstore {
+    int refs;
+    char *app, *slug;    /* server keys */
+    recs r;
+    double listed;       /* monotonic seconds of the listing */
+    bool complete;       /* made by a listing (else only records fetched one by one) */
+} cstore;
+
+typedef struct cslot {
+    struct cslot *next;
+    cstore *cur;
+} cslot;
+
+/* The outcome of a fetch, handed to every thread that waited for it. */
+typedef struct flight_result {
+    int rc;              /* 0 or a negative errno */
+    cf_error err;
+    lru_item *content;   /* a reference for whoever receives the result, or NULL */
+    cache_attr attr;
+    bool changed;
+} flight_result;
+
+typedef struct flight {
+    struct flight *next;
+    char *key;
+    size_t keylen;
+    int waiters;
+    bool done;
+    flight_result res;
+} flight;
+
+struct cache {
+    pthread_mutex_t lock;  /* guards everything below but cfg and src */
+    pthread_cond_t cond;   /* broadcast when a flight ends */
+    cache_config cfg;
+    cache_source src;
+    time_t mount_time;
+    lru lru;
+    lnode lists[L_COUNT];
+    cslot *slots;
+    flight *flights;
+    cache_stats stats;
+};
+
+/* Clocks. */
+double cache_mono(cache *c);
+time_t cache_wall(cache *c);
+/* Whether something fetched at monotonic time t is still fresh. */
+bool cache_is_fresh(cache *c, double t);
+
+/* Single-flight, under the lock. cache_flight_join: when a fetch for key is in flight,
+ * waits for it (releasing the lock meanwhile) and returns 1 with its outcome in *res
+ * (content referenced for the caller); otherwise registers one and returns 0 with *f: the
+ * caller fetches without the lock, retakes it and calls cache_flight_end with its outcome
+ * (the flight takes its own reference of res->content). -1: out of memory. */
+int cache_flight_join(cache *c, const char *key, size_t keylen, flight **f, flight_result *res);
+void cache_flight_end(cache *c, flight *f, const flight_result *res);
+
+/* Lists, under the lock: makes the list fresh (fetching when stale) and returns 0, or a
+ * negative errno with *err filled. `need_fresh` false accepts any list already fetched
+ * (to map names to keys, which do not go stale). */
+int cache_list_ensure(cache *c, enum list_id id, bool need_fresh, cf_error *err);
+/* The entry of a list by (app, name); NULL when absent. */
+rentry *cache_list_find(rlist *l, const char *app, const char *name);
+void cache_rlist_unref(rlist *l);
+
+/* The list of a LAYOUT_LIST / LAYOUT_ITEM kind. */
+enum list_id cache_list_of(cf_kind kind);
+/* Finds name (with app) in list id, fetching the list when it is missing, or stale and
+ * need_fresh, or stale and the name unknown. Returns the entry (valid until the lock is
+ * released) or NULL with *rc set (-ENOENT when absent). */
+rentry *cache_list_lookup(cache *c, enum list_id id, const char *app, const char *name,
+                          bool need_fresh, int *rc, cf_error *err);
+/* Attributes of a directory, and of a list entry's file with the given mode. */
+void cache_dir_attr(cache *c, cache_attr *attr);
+void cache_entry_attr(const rentry *e, unsigned mode, cache_attr *attr);
+
+/* Maps an app directory name, and a collection directory name, to server keys, under the
+ * lock; fresh lists are fetched only when `need_fresh` or when a name is not known. The
+ * returned strings are malloc'ed. Returns 0 or a negative errno. */
+int cache_resolve_collection(cache *c, const char *app_name, const char *coll_name,
+                             bool need_fresh, char **app, char **slug, cf_error *err);
+
+/* Collections (cache_coll.c), all under the lock. */
+int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
+                      bool *changed, cf_error *err);
+int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstore **store,
+                              uint32_t *count, cf_error *err);
+void cache_store_unref(cache *c, cstore *s);
+void cache_free_slots(cache *c);
+/* LRU eviction callback: clears the owning record's pointer. */
+void cache_evict_cb(void *ud, lru_item *item);
+
+#endif /* FS_CACHE_INT_H */

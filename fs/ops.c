@@ -1,0 +1,107 @@
+/* ops.c: the FUSE operations table, init/destroy/statfs, and helpers shared by the others. */
+#include "ops.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "errmap.h"
+#include "log.h"
+#include "names.h"
+
+fs_ctx *ops_ctx(void)
+{
+    return fuse_get_context()->private_data;
+}
+
+void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_mode = (a->is_dir ? S_IFDIR : S_IFREG) | (mode_t)a->mode;
+    /* 1 for directories too: "unknown", so tools do not infer subdirectory counts. */
+    st->st_nlink = 1;
+    st->st_uid = x->uid;
+    st->st_gid = x->gid;
+    st->st_size = (off_t)a->size;
+    st->st_blksize = 4096;
+    st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+    st->st_mtim.tv_sec = a->mtime;
+    st->st_ctim.tv_sec = a->mtime;
+    st->st_atim.tv_sec = a->mtime;
+}
+
+void ops_report(const char *op, const char *path, int rc, const cf_error *err)
+{
+    char text[1400];
+
+    if (err && err->kind != CF_OK) {
+        fs_error_text(err, text, sizeof text);
+        if (rc == -ENOENT)
+            log_debug("%s %s: %s", op, path, text);
+        else
+            log_error("%s %s: %s %s: %s", op, path, err->method, err->path, text);
+    } else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EISDIR) {
+        log_warning("%s %s: %s", op, path, strerror(-rc));
+    }
+}
+
+static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    fs_ctx *x = ops_ctx();
+
+    /* The kernel keeps names and attributes as long as the cache does; file data is not
+     * kept across opens (kernel_cache off) so every open sees the cache's content. */
+    cfg->entry_timeout = x->ttl;
+    cfg->attr_timeout = x->ttl;
+    cfg->negative_timeout = x->ttl;
+    cfg->kernel_cache = 0;
+    cfg->auto_cache = 0;
+    cfg->direct_io = 0;
+    cfg->use_ino = 0;
+    cfg->readdir_ino = 0;
+    cfg->nullpath_ok = 0;
+    /* ls -l of a large directory must not become one lookup per entry. */
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+    conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+    log_info("mounted %s on %s%s", x->url, x->mountpoint, x->ro ? " (read-only)" : "");
+    /* Said on stderr before detaching; the system log hears it too. */
+    if (x->insecure && x->daemon)
+        log_warning("-o insecure: the server's TLS certificate is not verified");
+    return x;
+}
+
+static void ops_destroy(void *private_data)
+{
+    fs_ctx *x = private_data;
+    if (x)
+        log_info("unmounted %s", x->mountpoint);
+}
+
+static int ops_statfs(const char *path, struct statvfs *st)
+{
+    (void)path;
+    memset(st, 0, sizeof *st);
+    st->f_bsize = 4096;
+    st->f_frsize = 4096;
+    st->f_namemax = NAMES_MAX;
+    return 0;
+}
+
+static const struct fuse_operations operations = {
+    .init = ops_init,
+    .destroy = ops_destroy,
+    .getattr = ops_getattr,
+    .opendir = ops_opendir,
+    .readdir = ops_readdir,
+    .releasedir = ops_releasedir,
+    .open = ops_open,
+    .read = ops_read,
+    .release = ops_release,
+    .statfs = ops_statfs,
+};
+
+const struct fuse_operations *fs_operations(void)
+{
+    return &operations;
+}

@@ -1,0 +1,64 @@
+/* ops.h: the FUSE operations of clappfs (high-level API) and their shared context. */
+#ifndef FS_OPS_H
+#define FS_OPS_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* FUSE_USE_VERSION comes from the build (fs/meson.build). */
+#include <fuse.h>
+
+#include "cache.h"
+#include "clappform.h"
+#include "content_lru.h"
+
+/* What every operation reaches through fuse_get_context()->private_data. Made by main
+ * before fuse_new; it outlives the FUSE loop. Borrowed pointers. */
+typedef struct fs_ctx {
+    cf_client *client;
+    cache *cache;
+    const char *url;
+    const char *mountpoint;
+    double ttl;          /* kernel entry/attr/negative timeouts */
+    bool ro;
+    bool insecure;
+    bool daemon;         /* serving in the background: the log is the system log */
+    uid_t uid;           /* owner of every node: the mounting user */
+    gid_t gid;
+} fs_ctx;
+
+/* One open file. The content is a snapshot taken at open (read serves it whatever
+ * refreshes happen). Room for the write side: a buffer and a dirty mark come here. */
+typedef struct fs_file {
+    lru_item *content;   /* referenced */
+    cache_attr attr;     /* as at open, for fstat */
+    int flags;           /* open(2) flags */
+} fs_file;
+
+/* One open directory: a snapshot of its entries, retaken when read from offset 0. */
+typedef struct fs_dirh {
+    cache_dir *snap;     /* NULL until the first readdir */
+} fs_dirh;
+
+/* The operations table (read side: getattr, open, read, release, opendir, readdir,
+ * releasedir, statfs, init, destroy). */
+const struct fuse_operations *fs_operations(void);
+
+/* Shared by the operation files. */
+fs_ctx *ops_ctx(void);
+void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st);
+/* Logs a failed operation (with the server's message and response_id when there is one);
+ * a missing resource is logged at debug level only. */
+void ops_report(const char *op, const char *path, int rc, const cf_error *err);
+
+int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
+int ops_opendir(const char *path, struct fuse_file_info *fi);
+int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                struct fuse_file_info *fi, enum fuse_readdir_flags flags);
+int ops_releasedir(const char *path, struct fuse_file_info *fi);
+int ops_open(const char *path, struct fuse_file_info *fi);
+int ops_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi);
+int ops_release(const char *path, struct fuse_file_info *fi);
+
+#endif /* FS_OPS_H */

@@ -1,0 +1,118 @@
+/* ops_dir.c: getattr and directory operations (opendir, readdir+, releasedir). */
+#include "ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "layout.h"
+#include "log.h"
+
+int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+    fs_ctx *x = ops_ctx();
+    layout_path p;
+    cache_attr a;
+    cf_error err;
+    int rc;
+
+    /* fstat of an open file: the snapshot it reads, without asking anyone. */
+    if (fi && fi->fh) {
+        fs_file *f = (fs_file *)(uintptr_t)fi->fh;
+        a = f->attr;
+        a.size = f->content->len;
+        ops_stat(x, &a, st);
+        return 0;
+    }
+    rc = layout_parse(path, &p);
+    if (rc)
+        return rc;
+    rc = cache_getattr(x->cache, &p, &a, &err);
+    if (rc) {
+        ops_report("getattr", path, rc, &err);
+        return rc;
+    }
+    ops_stat(x, &a, st);
+    return 0;
+}
+
+int ops_opendir(const char *path, struct fuse_file_info *fi)
+{
+    layout_path p;
+    fs_dirh *h;
+    int rc = layout_parse(path, &p);
+
+    if (rc)
+        return rc;
+    if (!layout_is_dir(p.kind))
+        return -ENOTDIR;
+    /* The listing is fetched by the first readdir (from offset 0), not twice. */
+    h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    fi->fh = (uint64_t)(uintptr_t)h;
+    return 0;
+}
+
+typedef struct fill_ctx {
+    fs_ctx *x;
+    void *buf;
+    fuse_fill_dir_t filler;
+} fill_ctx;
+
+/* Entry `index` of the snapshot has offset index + 3 ("." is 1, ".." is 2). */
+static int fill_one(void *ud, const char *name, const cache_attr *attr, bool have_attr,
+                    size_t index)
+{
+    fill_ctx *fc = ud;
+    struct stat st;
+
+    ops_stat(fc->x, attr, &st);
+    return fc->filler(fc->buf, name, &st, (off_t)(index + 3),
+                      have_attr ? FUSE_FILL_DIR_PLUS : (enum fuse_fill_dir_flags)0);
+}
+
+int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+                struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    fs_ctx *x = ops_ctx();
+    fs_dirh *h = (fs_dirh *)(uintptr_t)fi->fh;
+    fill_ctx fc = {.x = x, .buf = buf, .filler = filler};
+    cache_attr dot = {.is_dir = true, .mode = 0755};
+    struct stat st;
+    layout_path p;
+    cf_error err;
+    int rc;
+    (void)flags;
+
+    /* From offset 0 (first read, or rewinddir) the listing is retaken, fetched if stale. */
+    if (off == 0 || !h->snap) {
+        cache_closedir(x->cache, h->snap);
+        h->snap = NULL;
+        rc = layout_parse(path, &p);
+        if (rc)
+            return rc;
+        rc = cache_opendir(x->cache, &p, &h->snap, &err);
+        if (rc) {
+            ops_report("readdir", path, rc, &err);
+            return rc;
+        }
+    }
+    ops_stat(x, &dot, &st);
+    if (off < 1 && filler(buf, ".", &st, 1, 0))
+        return 0;
+    if (off < 2 && filler(buf, "..", &st, 2, 0))
+        return 0;
+    return cache_readdir(x->cache, h->snap, off > 2 ? (size_t)off - 2 : 0, fill_one, &fc);
+}
+
+int ops_releasedir(const char *path, struct fuse_file_info *fi)
+{
+    fs_dirh *h = (fs_dirh *)(uintptr_t)fi->fh;
+    (void)path;
+    if (h) {
+        cache_closedir(ops_ctx()->cache, h->snap);
+        free(h);
+    }
+    fi->fh = 0;
+    return 0;
+}
