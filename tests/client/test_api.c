@@ -112,8 +112,12 @@ static void test_apps(void)
     CHECK(strstr(err.message, "t-app") != NULL);
     CHECK(strlen(err.response_id) > 0);
     /* Refused before anything is sent. */
-    CHECK_INT(cf_get(C, CF_APP, NULL, "..", 0, &v, &err), -1);
+    CHECK_INT(cf_get(C, CF_APP, NULL, "", 0, &v, &err), -1);
     CHECK_INT(err.kind, CF_ERR_INVALID);
+    /* ".." is a name like any other: sent as %2E%2E, so the server answers 404. */
+    CHECK_INT(cf_get(C, CF_APP, NULL, "..", 0, &v, &err), -1);
+    CHECK_INT(err.status, 404);
+    CHECK_STR(err.path, "/api/app/%2E%2E?extended=false");
     CHECK_INT(cf_get(C, CF_COLLECTION, NULL, "x", 0, &v, &err), -1);
     CHECK_INT(err.kind, CF_ERR_INVALID);
     body = jparse("[1]");
