@@ -305,6 +305,25 @@ int cf_read_collection(cf_client *c, const char *app, const char *slug, cf_page_
 /* The same for a query's results. */
 int cf_read_query(cf_client *c, const char *query_slug, cf_page_fn fn, void *ud, size_t *total,
                   cf_error *err);
+/* How a paged read runs (cf_read_collection_opts, cf_read_query_opts); zeroed: as
+ * cf_read_collection. */
+typedef struct cf_read_opts {
+    /* Pages reach the callback in offset order, i.e. the server's record order (the first
+     * page first, as always). A page fetched before its turn waits in its worker, which
+     * fetches nothing else meanwhile: at most `workers` pages are held besides the one in
+     * the callback, and a callback that blocks holds the whole read back. */
+    bool ordered;
+    /* The caller's stop flag, or NULL. Another thread that sets it non-zero (with
+     * __atomic_store_n) stops the read: requests in flight are abandoned, no callback
+     * follows, and the read returns -1 with CF_ERR_CANCELLED. The library sets it too when
+     * the read stops for any other reason. */
+    int *stop;
+} cf_read_opts;
+int cf_read_collection_opts(cf_client *c, const char *app, const char *slug,
+                            const cf_read_opts *opts, cf_page_fn fn, void *ud, size_t *total,
+                            cf_error *err);
+int cf_read_query_opts(cf_client *c, const char *query_slug, const cf_read_opts *opts,
+                       cf_page_fn fn, void *ud, size_t *total, cf_error *err);
 /* The aggregate form of read_data: options is the request body minus limit/next_page. */
 int cf_aggregate(cf_client *c, const cf_json *options, cf_page_fn fn, void *ud, size_t *total,
                  cf_error *err);

@@ -1,6 +1,7 @@
 /* dataframe.c: paged reads (parallel pages, serialised callbacks) and bulk dataframe writes. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -20,7 +21,11 @@ typedef struct reader {
     bool failed;
     cf_error err;                 /* the first failure (or the cancel) */
     pthread_mutex_t deliver_lock; /* callbacks run one at a time; taken before lock */
-    int stop; /* set (atomically) when the read is over: cancel in-flight pages */
+    int *stop;    /* set (atomically) when the read is over: cancel in-flight pages */
+    int own_stop; /* what stop points to unless the caller gave its own flag */
+    bool ordered; /* pages are delivered in offset order (cf_read_opts) */
+    size_t turn;  /* ordered: the offset delivered next (guarded by lock) */
+    pthread_cond_t turn_cond; /* ordered: broadcast when the turn moves or the read stops */
 } reader;
 
 /* The records of one page as exact values. */
@@ -86,7 +91,7 @@ static int fetch_page(reader *r, size_t offset, size_t limit, cfi_reply *reply, 
                       cf_error *err)
 {
     cfi_call call = {
-        .method = "POST", .route = READ_ROUTE, .expect = CFI_DATA_ARRAY, .cancel = &r->stop};
+        .method = "POST", .route = READ_ROUTE, .expect = CFI_DATA_ARRAY, .cancel = r->stop};
     cfi_buf path_buf = {0}, body = {0};
     char *body_text = NULL;
     int rc = -1;
@@ -119,7 +124,8 @@ static void fail_read(reader *r, const cf_error *e)
         r->failed = true;
         r->err = *e;
     }
-    __atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(r->stop, 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&r->turn_cond);
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -136,12 +142,41 @@ static void deliver(reader *r, size_t offset, const page_records *p)
         return;
     /* The stop is set before the lock is let go, so no callback follows a cancel. */
     pthread_mutex_lock(&r->deliver_lock);
-    if (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED) && r->fn(r->ud, &page) != 0) {
+    if (!__atomic_load_n(r->stop, __ATOMIC_RELAXED) && r->fn(r->ud, &page) != 0) {
         cfi_fail(&cancel, CF_ERR_CANCELLED, 0, "the page callback stopped the read at offset %zu",
                  offset);
         fail_read(r, &cancel);
     }
     pthread_mutex_unlock(&r->deliver_lock);
+}
+
+/* Ordered reads: waits until every page before offset has been delivered, or the read
+ * stops. Offsets are handed out in increasing order, so the worker holding the turn never
+ * waits: the wait always ends. The timed wait notices a stop set by the caller. */
+static void wait_turn(reader *r, size_t offset)
+{
+    pthread_mutex_lock(&r->lock);
+    while (r->turn != offset && !__atomic_load_n(r->stop, __ATOMIC_RELAXED)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r->turn_cond, &r->lock, &ts);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Ordered reads: the page at offset is done (delivered, or empty): the next one's turn. */
+static void end_turn(reader *r, size_t offset)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->turn == offset)
+        r->turn = offset + r->step;
+    pthread_cond_broadcast(&r->turn_cond);
+    pthread_mutex_unlock(&r->lock);
 }
 
 /* Fetches, splits and delivers the page at offset; failures stop the read. */
@@ -156,7 +191,11 @@ static void do_page(reader *r, size_t offset)
         fail_read(r, &e);
     } else {
         cfi_reply_free(&reply); /* the records are copies: free the page text first */
+        if (r->ordered)
+            wait_turn(r, offset);
         deliver(r, offset, &p);
+        if (r->ordered)
+            end_turn(r, offset);
     }
     cfi_reply_free(&reply);
     records_free(&p);
@@ -172,7 +211,7 @@ static void *worker(void *arg)
         size_t offset;
         bool done;
         pthread_mutex_lock(&r->lock);
-        done = __atomic_load_n(&r->stop, __ATOMIC_RELAXED) || r->next >= r->total;
+        done = __atomic_load_n(r->stop, __ATOMIC_RELAXED) || r->next >= r->total;
         offset = r->next;
         if (!done)
             r->next += r->step;
@@ -210,6 +249,7 @@ static int first_page(reader *r, int limit, cf_error *err)
     /* Trust the page received: a server that capped the limit sets the step. */
     r->step = p.count;
     r->next = p.count;
+    r->turn = p.count;
     cfi_reply_free(&reply);
     deliver(r, 0, &p);
     rc = 0;
@@ -220,18 +260,22 @@ cleanup:
     return rc;
 }
 
-int cfi_paged_read(cf_client *c, const char *members, int limit, cf_page_fn fn, void *ud,
-                   size_t *total, cf_error *err)
+int cfi_paged_read(cf_client *c, const char *members, int limit, const cf_read_opts *opts,
+                   cf_page_fn fn, void *ud, size_t *total, cf_error *err)
 {
     reader r = {.c = c, .members = members, .fn = fn, .ud = ud};
     pthread_t threads[64]; /* c->workers is at most 64 */
     int started = 0, rc = -1, locks = 0;
     size_t pages;
 
+    r.stop = opts && opts->stop ? opts->stop : &r.own_stop;
+    r.ordered = opts && opts->ordered;
     if (total)
         *total = 0;
-    for (; locks < 2; locks++) {
-        if (pthread_mutex_init(locks == 0 ? &r.lock : &r.deliver_lock, NULL) != 0) {
+    for (; locks < 3; locks++) {
+        int bad = locks == 2 ? pthread_cond_init(&r.turn_cond, NULL)
+                             : pthread_mutex_init(locks == 0 ? &r.lock : &r.deliver_lock, NULL);
+        if (bad) {
             cfi_fail(err, CF_ERR_NOMEM, 0, "cannot make a mutex");
             goto cleanup;
         }
@@ -240,7 +284,7 @@ int cfi_paged_read(cf_client *c, const char *members, int limit, cf_page_fn fn, 
         goto cleanup;
     if (total)
         *total = r.total;
-    if (r.next < r.total && !r.stop) {
+    if (r.next < r.total && !__atomic_load_n(r.stop, __ATOMIC_RELAXED)) {
         /* The calling thread is one of the workers; the others are started per read. */
         pages = (r.total - r.next + r.step - 1) / r.step;
         for (int i = 1; i < c->workers && (size_t)i < pages; i++) {
@@ -257,27 +301,47 @@ int cfi_paged_read(cf_client *c, const char *members, int limit, cf_page_fn fn, 
             *err = r.err;
         goto cleanup;
     }
+    /* The caller's flag stopped the workers between two pages: nothing failed as such. */
+    if (__atomic_load_n(r.stop, __ATOMIC_RELAXED)) {
+        cfi_fail(err, CF_ERR_CANCELLED, 0, "the read was stopped by its caller");
+        goto cleanup;
+    }
     rc = 0;
 cleanup:
     if (locks > 0)
         pthread_mutex_destroy(&r.lock);
     if (locks > 1)
         pthread_mutex_destroy(&r.deliver_lock);
+    if (locks > 2)
+        pthread_cond_destroy(&r.turn_cond);
     return rc;
 }
 
 /* Paged reads with given body members: checks the arguments and counts the call. */
-static int read_with(cf_client *c, const char *members, int limit, cf_page_fn fn, void *ud,
-                     size_t *total, cf_error *err)
+static int read_with(cf_client *c, const char *members, int limit, const cf_read_opts *opts,
+                     cf_page_fn fn, void *ud, size_t *total, cf_error *err)
 {
     if (!c || !fn || !members)
         return cfi_done(c, cfi_fail(err, members ? CF_ERR_INVALID : CF_ERR_NOMEM, 0,
                                     members ? "no client or no callback" : "out of memory"));
-    return cfi_done(c, cfi_paged_read(c, members, limit, fn, ud, total, err));
+    return cfi_done(c, cfi_paged_read(c, members, limit, opts, fn, ud, total, err));
 }
 
 int cf_read_collection(cf_client *c, const char *app, const char *slug, cf_page_fn fn, void *ud,
                        size_t *total, cf_error *err)
+{
+    return cf_read_collection_opts(c, app, slug, NULL, fn, ud, total, err);
+}
+
+int cf_read_query(cf_client *c, const char *query_slug, cf_page_fn fn, void *ud, size_t *total,
+                  cf_error *err)
+{
+    return cf_read_query_opts(c, query_slug, NULL, fn, ud, total, err);
+}
+
+int cf_read_collection_opts(cf_client *c, const char *app, const char *slug,
+                            const cf_read_opts *opts, cf_page_fn fn, void *ud, size_t *total,
+                            cf_error *err)
 {
     char *qapp = NULL, *qslug = NULL, *members = NULL;
     cfi_buf b = {0};
@@ -294,7 +358,7 @@ int cf_read_collection(cf_client *c, const char *app, const char *slug, cf_page_
         cfi_buf_printf(&b, "\"app\":%s,\"collection\":%s", qapp, qslug);
     if (!qapp || !qslug || cfi_buf_take(&b, &members, NULL) != 0)
         members = NULL;
-    rc = read_with(c, members, c ? c->page_size : 0, fn, ud, total, err);
+    rc = read_with(c, members, c ? c->page_size : 0, opts, fn, ud, total, err);
     cfi_buf_release(&b);
     free(qapp);
     free(qslug);
@@ -302,8 +366,8 @@ int cf_read_collection(cf_client *c, const char *app, const char *slug, cf_page_
     return rc;
 }
 
-int cf_read_query(cf_client *c, const char *query_slug, cf_page_fn fn, void *ud, size_t *total,
-                  cf_error *err)
+int cf_read_query_opts(cf_client *c, const char *query_slug, const cf_read_opts *opts,
+                       cf_page_fn fn, void *ud, size_t *total, cf_error *err)
 {
     char *quoted = NULL, *members = NULL;
     cfi_buf b = {0};
@@ -319,7 +383,7 @@ int cf_read_query(cf_client *c, const char *query_slug, cf_page_fn fn, void *ud,
         cfi_buf_printf(&b, "\"query\":%s", quoted);
     if (!quoted || cfi_buf_take(&b, &members, NULL) != 0)
         members = NULL;
-    rc = read_with(c, members, c ? c->page_size : 0, fn, ud, total, err);
+    rc = read_with(c, members, c ? c->page_size : 0, opts, fn, ud, total, err);
     cfi_buf_release(&b);
     free(quoted);
     free(members);
@@ -353,7 +417,7 @@ int cf_aggregate(cf_client *c, const cf_json *options, cf_page_fn fn, void *ud, 
     }
     limit = c ? c->page_size : 0;
     limit = limit < AGG_MIN_LIMIT ? AGG_MIN_LIMIT : limit > AGG_MAX_LIMIT ? AGG_MAX_LIMIT : limit;
-    rc = read_with(c, members, limit, fn, ud, total, err);
+    rc = read_with(c, members, limit, NULL, fn, ud, total, err);
     free(compact);
     free(members);
     return rc;

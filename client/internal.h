@@ -201,8 +201,9 @@ void cfi_auth_free(cf_client *c);
 /* ---- dataframe.c ---------------------------------------------------------------- */
 
 /* The paged read behind cf_read_collection/cf_read_query/cf_aggregate: members is the
- * JSON text of the body's members besides "limit" (e.g. "\"query\":\"q\""), may be "". */
-int cfi_paged_read(cf_client *c, const char *members, int limit, cf_page_fn fn, void *ud,
-                   size_t *total, cf_error *err);
+ * JSON text of the body's members besides "limit" (e.g. "\"query\":\"q\""), may be "".
+ * opts may be NULL (unordered, no caller's stop flag). */
+int cfi_paged_read(cf_client *c, const char *members, int limit, const cf_read_opts *opts,
+                   cf_page_fn fn, void *ud, size_t *total, cf_error *err);
 
 #endif /* CLAPPFORM_INTERNAL_H */

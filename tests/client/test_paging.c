@@ -304,6 +304,74 @@ static void test_failed_page(void)
     free(r);
 }
 
+/* Ordered reads: pages in offset order whatever order the parallel answers come back in;
+ * a stop flag set by the caller cancels the read. */
+typedef struct ordered_reading {
+    size_t next_offset, pages, records, out_of_order;
+    int stop_after;   /* set the caller's flag from the callback at this page (0: never) */
+    int *flag;
+} ordered_reading;
+
+static int on_ordered_page(void *ud, const cf_page *page)
+{
+    ordered_reading *o = ud;
+
+    if (page->offset != o->next_offset)
+        o->out_of_order++;
+    o->next_offset = page->offset + page->count;
+    o->pages++;
+    o->records += page->count;
+    if (o->stop_after && (int)o->pages == o->stop_after)
+        __atomic_store_n(o->flag, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static void test_ordered(void)
+{
+    ordered_reading o = {0};
+    cf_read_opts opts = {.ordered = true};
+    cf_config cfg;
+    cf_client *c;
+    cf_error err;
+    size_t total = 0;
+    int flag = 0;
+    json_object *st;
+
+    emu_faults(&E, "{\"latency_ms\":20}");
+    emu_reset(&E);
+    emu_config(&E, &cfg);
+    cfg.page_size = 50; /* 47 pages */
+    cfg.workers = 6;
+    c = emu_client(&cfg);
+    CHECK_INT(cf_read_collection_opts(c, "app", "c", &opts, on_ordered_page, &o, &total, &err), 0);
+    CHECK_INT(total, N_RECORDS);
+    CHECK_INT(o.records, N_RECORDS);
+    CHECK_INT(o.pages, 47);
+    CHECK_INT(o.out_of_order, 0);
+    st = emu_stats(&E);
+    CHECK_INT(emu_stat(st, READ_KEY), 47);
+    CHECK_MSG(emu_stat(st, "max_concurrency") > 1, "max_concurrency %ld",
+              emu_stat(st, "max_concurrency"));
+    json_object_put(st);
+
+    /* The caller's flag, set (here from the callback) while pages are in flight: the read
+     * ends cancelled, well before the last page. */
+    memset(&o, 0, sizeof o);
+    o.stop_after = 3;
+    o.flag = &flag;
+    opts.stop = &flag;
+    emu_reset(&E);
+    CHECK_INT(cf_read_collection_opts(c, "app", "c", &opts, on_ordered_page, &o, NULL, &err), -1);
+    CHECK_INT(err.kind, CF_ERR_CANCELLED);
+    CHECK_INT(o.pages, 3);
+    CHECK_INT(o.out_of_order, 0);
+    st = emu_stats(&E);
+    CHECK_MSG(emu_stat(st, READ_KEY) < 47, "%ld requests", emu_stat(st, READ_KEY));
+    json_object_put(st);
+    cf_client_free(c);
+    emu_faults(&E, "{\"latency_ms\":0}");
+}
+
 int main(void)
 {
     const char *args[] = {"--generate", "app/c:2345", "--generate", "app/empty:0", NULL};
@@ -318,6 +386,7 @@ int main(void)
     test_expire_mid_read();
     test_failed_page();
     test_short_tokens();
+    test_ordered();
     emu_stop(&E);
     cf_global_cleanup();
     return check_done();
