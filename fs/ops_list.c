@@ -1,0 +1,186 @@
+/* ops_list.c: the write side's part of directory listings: hidden server files left
+ * out, open, new and local files shown as they are, metadata listed last, kept times. */
+#include "ops_write.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache_write.h"
+#include "wnode.h"
+
+/* ------------------------------------------------------------------------- */
+/* Listings                                                                   */
+/* ------------------------------------------------------------------------- */
+
+enum { OV_HIDE, OV_OVERRIDE, OV_ADD };
+
+typedef struct ov_entry {
+    char *name;
+    int what;
+    cache_attr attr;
+    struct timespec mtime;
+} ov_entry;
+
+struct wr_overlay {
+    char *dir;
+    size_t n, cap;
+    ov_entry *e;      /* sorted by name */
+    const char *meta; /* .app.json / .collection.json of the directory, or NULL */
+    bool meta_shown;
+    cache_attr meta_attr;
+    struct timespec meta_mtime;
+};
+
+static void collect(void *ud, const wnode *n, const char *name)
+{
+    wr_overlay *ov = ud;
+    ov_entry *e;
+
+    if (ov->n == ov->cap) {
+        size_t nc = ov->cap ? ov->cap * 2 : 8;
+        ov_entry *ne = realloc(ov->e, nc * sizeof *ne);
+        if (!ne)
+            return;
+        ov->e = ne;
+        ov->cap = nc;
+    }
+    e = &ov->e[ov->n];
+    e->name = strdup(name);
+    if (!e->name)
+        return;
+    e->what = n->state == WN_HIDDEN ? OV_HIDE : OV_ADD;
+    wn_attr(n, &e->attr, &e->mtime);
+    ov->n++;
+}
+
+static int cmp_ov(const void *a, const void *b)
+{
+    return strcmp(((const ov_entry *)a)->name, ((const ov_entry *)b)->name);
+}
+
+static ov_entry *ov_find(const wr_overlay *ov, const char *name)
+{
+    ov_entry key = {.name = (char *)name};
+    return ov->n ? bsearch(&key, ov->e, ov->n, sizeof *ov->e, cmp_ov) : NULL;
+}
+
+/* The metadata file of an app or collection is listed last, after the records and local
+ * files: rm -r removes it when the directory is empty (see unlink_meta). */
+static void take_meta(fs_ctx *x, wr_overlay *ov)
+{
+    layout_path *p = malloc(sizeof *p);
+    char path[PATH_MAX];
+    ov_entry *e;
+    cf_error err;
+
+    if (!p)
+        return;
+    if (layout_parse(ov->dir, p) == 0 && (p->kind == LAYOUT_APP || p->kind == LAYOUT_COLLECTION)) {
+        ov->meta = p->kind == LAYOUT_APP ? LAYOUT_APP_META_NAME : LAYOUT_COLLECTION_META_NAME;
+        e = ov_find(ov, ov->meta);
+        if (e) {
+            ov->meta_shown = e->what != OV_HIDE;
+            ov->meta_attr = e->attr;
+            ov->meta_mtime = e->mtime;
+        } else {
+            snprintf(path, sizeof path, "%s/%s", ov->dir, ov->meta);
+            if (layout_parse(path, p) == 0 &&
+                cache_getattr(x->cache, p, &ov->meta_attr, &err) == 0) {
+                ov->meta_shown = true;
+                wf_apply(path, &ov->meta_attr, &ov->meta_mtime);
+            }
+        }
+    }
+    free(p);
+}
+
+wr_overlay *wr_overlay_take(fs_ctx *x, const char *dir, cache_dir *snap)
+{
+    wr_overlay *ov = calloc(1, sizeof *ov);
+
+    if (!ov)
+        return NULL;
+    ov->dir = strdup(dir);
+    if (!ov->dir) {
+        free(ov);
+        return NULL;
+    }
+    wn_lock();
+    wn_each_in(dir, collect, ov);
+    wn_unlock();
+    for (size_t i = 0; i < ov->n; i++)
+        if (ov->e[i].what == OV_ADD && cache_dir_has(x->cache, snap, ov->e[i].name))
+            ov->e[i].what = OV_OVERRIDE;
+    if (ov->n > 1)
+        qsort(ov->e, ov->n, sizeof *ov->e, cmp_ov);
+    take_meta(x, ov);
+    return ov;
+}
+
+void wr_overlay_free(wr_overlay *ov)
+{
+    if (!ov)
+        return;
+    for (size_t i = 0; i < ov->n; i++)
+        free(ov->e[i].name);
+    free(ov->e);
+    free(ov->dir);
+    free(ov);
+}
+
+int wr_overlay_filter(wr_overlay *ov, const char *name, cache_attr *attr, struct timespec *mtime,
+                      bool *have_attr)
+{
+    char path[PATH_MAX];
+    ov_entry *e;
+
+    if (ov->meta && strcmp(name, ov->meta) == 0)
+        return 0; /* listed last */
+    e = ov_find(ov, name);
+    if (e && e->what == OV_HIDE)
+        return 0;
+    if (e) {
+        bool is_dir = attr->is_dir;
+        *attr = e->attr;
+        attr->is_dir = is_dir;
+        *mtime = e->mtime;
+        *have_attr = true;
+        return 1;
+    }
+    if (*have_attr) {
+        snprintf(path, sizeof path, "%s/%s", strcmp(ov->dir, "/") == 0 ? "" : ov->dir, name);
+        wf_apply(path, attr, mtime);
+    }
+    return 1;
+}
+
+static int fill_one(void *buf, fuse_fill_dir_t filler, fs_ctx *x, const char *name,
+                    const cache_attr *attr, const struct timespec *mtime, off_t at)
+{
+    struct stat st;
+    ops_stat(x, attr, &st);
+    if ((attr->mode & S_IFMT) == S_IFLNK)
+        st.st_mode = S_IFLNK | 0777;
+    st.st_mtim = st.st_ctim = st.st_atim = *mtime;
+    return filler(buf, name, &st, at, FUSE_FILL_DIR_PLUS);
+}
+
+int wr_overlay_fill(wr_overlay *ov, fs_ctx *x, void *buf, fuse_fill_dir_t filler, off_t off,
+                    off_t first_off)
+{
+    off_t at = first_off;
+
+    for (size_t i = 0; i < ov->n; i++) {
+        ov_entry *e = &ov->e[i];
+        if (e->what != OV_ADD || (ov->meta && strcmp(e->name, ov->meta) == 0))
+            continue;
+        if (at > off && fill_one(buf, filler, x, e->name, &e->attr, &e->mtime, at))
+            return 1;
+        at++;
+    }
+    if (ov->meta && ov->meta_shown && at > off &&
+        fill_one(buf, filler, x, ov->meta, &ov->meta_attr, &ov->meta_mtime, at))
+        return 1;
+    return 0;
+}

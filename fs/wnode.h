@@ -1,0 +1,130 @@
+/* wnode.h: the write side's per-path state: open buffers, new and local-only files,
+ * hidden server files, and the times set by tools. */
+#ifndef FS_WNODE_H
+#define FS_WNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cache.h"
+#include "content_lru.h"
+#include "wbuf.h"
+#include "wname.h"
+
+/*
+ * A node exists for a path while
+ *   WN_OPEN    a server file is open (any access): its buffer, shared by every handle, as a
+ *              real file's content is; gone with the last close;
+ *   WN_NEW     a server-class name (x.json in a collection, queries/q.json...) was created
+ *              and has not been saved to the server yet (empty, or refused): kept locally,
+ *              shown with its size, sent once it holds a valid object;
+ *   WN_LOCAL   a local-only file (editor side files, tools' temporary files): lives in this
+ *              memory only, never uploaded, gone at unmount;
+ *   WN_HIDDEN  a server file that was renamed to a local-only name (an editor's backup):
+ *              the server keeps it, the name shows nothing until a file is made there again.
+ * A node that is no longer in the table (unlinked or replaced while open) is detached:
+ * its handles go on reading and writing it, and nothing of it is ever sent. An open
+ * server file whose buffer was saved (or refused) is unlisted: its handles keep their
+ * buffer (and may save it again), while the name shows the server's file to others.
+ *
+ * Locking: wn_lock() guards the table, every node's fields and buffers; it is held
+ * briefly, never across a request. wn_mut_lock() serialises whatever changes the server
+ * (saves, creates, deletes, renames) and is held across the requests; take it first.
+ */
+typedef enum wn_state { WN_OPEN, WN_NEW, WN_LOCAL, WN_HIDDEN } wn_state;
+
+typedef struct wnode {
+    struct wnode *hnext;
+    char *path;              /* the table key (kept when unlisted) */
+    bool listed;             /* in the table */
+    bool gone;               /* unlinked or replaced: never saved */
+    wn_state state;
+    int opens;               /* handles */
+    bool loaded;             /* buf holds the content; otherwise the content is base */
+    wbuf buf;
+    lru_item *base;          /* the bytes shown at open or last saved; NULL: none (empty) */
+    uint64_t gen, synced;    /* changes made, and the change count last saved */
+    bool server_exists;      /* WN_NEW made over a hidden server file: the save updates it */
+    char *origin;            /* WN_LOCAL: the server file it is a backup of (now hidden) */
+    unsigned mode;
+    bool is_link;            /* WN_LOCAL: a symbolic link, its target in buf (emacs's locks) */
+    struct timespec mtime;
+    bool time_set;           /* mtime given by a tool (utimens), kept over saves */
+    bool failed;             /* the content below was refused already (logged once) */
+    uint64_t failed_sum;
+} wnode;
+
+void wn_lock(void);
+void wn_unlock(void);
+void wn_mut_lock(void);
+void wn_mut_unlock(void);
+
+/* All under wn_lock. */
+wnode *wn_find(const char *path);
+/* A new node in the table at path (no node may be there); NULL when out of memory. */
+wnode *wn_add(const char *path, wn_state state);
+/* Takes a node out of the table for good (unlinked, replaced); it is freed now unless
+ * handles hold it. Accepts NULL. */
+void wn_detach(wnode *n);
+/* Takes a node out of the table but lets its handles go on saving to its path. */
+void wn_unlist(wnode *n);
+/* Moves a node to another path (a node there is detached first). 0 or -ENOMEM. */
+int wn_rekey(wnode *n, const char *path);
+/* Drops a handle's hold; frees an unlisted node with no handles, and a WN_OPEN one. */
+void wn_release(wnode *n);
+/* The current content (valid until the lock is released). */
+size_t wn_content(const wnode *n, const char **data);
+/* Makes buf hold the content, to change it. 0 or -ENOMEM. */
+int wn_materialize(wnode *n);
+bool wn_dirty(const wnode *n);
+/* Sets base to a new item of data[0..len) (NULL on len 0 and no item wanted). */
+int wn_set_base(wnode *n, const char *data, size_t len);
+/* Frees every node without handles (at unmount). */
+void wn_free_all(void);
+/* Detaches every node below dir. */
+void wn_drop_under(const char *dir);
+/* A local node that is the backup of the server file at origin, or NULL. */
+wnode *wn_find_backup(const char *origin);
+/* What a flush or fsync does with a node, decided on its state alone (under the lock). */
+typedef enum wn_plan {
+    WN_PLAN_NONE,   /* nothing: not changed, local-only, hidden, or unlinked */
+    WN_PLAN_KEEP,   /* a new file still empty: kept here, visible, nothing sent */
+    WN_PLAN_SAME,   /* the bytes the file showed (it is on the server): nothing sent */
+    WN_PLAN_SEND,   /* check, then update (on the server) or create */
+} wn_plan;
+wn_plan wn_save_plan(const wnode *n);
+/* Whether a save of n updates (the server has the file) rather than creates. */
+bool wn_on_server(const wnode *n);
+
+/* Number of nodes in the table (a fast "nothing to do"). */
+size_t wn_count(void);
+
+/* The nodes whose parent directory is dir, called under the lock. */
+typedef void (*wn_each_fn)(void *ud, const wnode *n, const char *name);
+void wn_each_in(const char *dir, wn_each_fn fn, void *ud);
+
+/* The attributes a node shows. */
+void wn_attr(const wnode *n, cache_attr *attr, struct timespec *mtime);
+
+/* ------------------------------------------------------------------------- */
+/* Facts about server paths that outlive open files (own lock; any thread)    */
+/* ------------------------------------------------------------------------- */
+
+/* A time a tool set on a server file or directory is shown for the rest of the mount, as
+ * long as the cache shows the file as it was then (same size and server-side time): once
+ * the content changes on the server the file's own time comes back. Records keep theirs
+ * in the cache instead (cache_record_set_time): a rsync of a million records must not
+ * cost a million of these. */
+void wf_set_time(const char *path, const struct timespec *mtime, const cache_attr *now);
+void wf_drop_time(const char *path);
+/* Applies a kept time to attr (of path); fills *mtime (with attr's nanoseconds, or the
+ * kept time's) either way. */
+void wf_apply(const char *path, cache_attr *attr, struct timespec *mtime);
+/* Moves the facts of path (and of everything below it) to another path. */
+void wf_move(const char *from, const char *to);
+/* Forgets path and everything below it. */
+void wf_forget(const char *path);
+
+#endif /* FS_WNODE_H */
