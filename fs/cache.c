@@ -40,6 +40,8 @@ time_t cache_wall(cache *c)
 bool cache_is_fresh(cache *c, double t)
 {
     /* ttl 0: nothing is ever fresh, every question fetches. */
+    if (c->stats.drops && t < c->valid_after)
+        return false; /* fetched before a refresh (cache_drop_all) */
     return c->cfg.ttl > 0 && t + c->cfg.ttl > cache_mono(c);
 }
 
@@ -59,6 +61,7 @@ int cache_flight_join(cache *c, const char *key, size_t keylen, flight **out, fl
     flight *f;
 
     *out = NULL;
+    cache_fetch_counted(); /* a miss for the question asking (cache_obs.c) */
     for (f = c->flights; f; f = f->next) {
         if (f->keylen == keylen && memcmp(f->key, key, keylen) == 0)
             break;
@@ -345,7 +348,8 @@ static int list_fetch(cache *c, enum list_id id, const rlist *old, rlist **out, 
         log_warning("%zu entr%s of the %s list not shown (no usable \"%s\")", b.skipped,
                     b.skipped == 1 ? "y" : "ies", id == L_VERSION ? "version" :
                     (b.res->dir ? b.res->dir : "collections"), b.res->key_field);
-    qsort(b.e, b.n, sizeof *b.e, cmp_rentry);
+    if (b.n) /* qsort(NULL, 0, ...) is undefined */
+        qsort(b.e, b.n, sizeof *b.e, cmp_rentry);
     for (size_t i = 0; i < b.n; i++) {
         rentry *e = &b.e[i];
         const rentry *was;
@@ -383,6 +387,21 @@ cleanup:
     return rc;
 }
 
+/* What a list is called in a warning. */
+static const char *list_label(enum list_id id)
+{
+    static const char *const labels[L_COUNT] = {
+        [L_APPS] = "list of apps",
+        [L_COLLS] = "list of collections",
+        [L_QUERIES] = "list of queries",
+        [L_ACTIONFLOWS] = "list of actionflows",
+        [L_QUESTIONNAIRES] = "list of questionnaires",
+        [L_USERS] = "list of users",
+        [L_VERSION] = "version.json",
+    };
+    return id < L_COUNT && labels[id] ? labels[id] : "list";
+}
+
 int cache_list_ensure(cache *c, enum list_id id, bool need_fresh, cf_error *err)
 {
     lnode *ln = &c->lists[id];
@@ -399,9 +418,12 @@ int cache_list_ensure(cache *c, enum list_id id, bool need_fresh, cf_error *err)
     if (j < 0)
         return -ENOMEM;
     if (j == 1) {
+        lru_item_unref(res.content);
+        if (res.rc && ln->cur && cache_serve_stale(c, res.rc, &res.err, ln->fetched,
+                                                   list_label(id)))
+            return 0;
         if (res.rc)
             *err = res.err;
-        lru_item_unref(res.content);
         return res.rc;
     }
     memset(&res, 0, sizeof res);
@@ -413,6 +435,8 @@ int cache_list_ensure(cache *c, enum list_id id, bool need_fresh, cf_error *err)
     pthread_mutex_unlock(&c->lock);
     res.rc = list_fetch(c, id, old, &fresh, &res.err);
     pthread_mutex_lock(&c->lock);
+    if (res.rc == 0 && c->aliases)
+        cache_alias_list(c, id, fresh);
     if (res.rc == 0) {
         cache_rlist_unref(ln->cur);
         ln->cur = fresh;
@@ -420,6 +444,9 @@ int cache_list_ensure(cache *c, enum list_id id, bool need_fresh, cf_error *err)
     }
     cache_rlist_unref(old);
     cache_flight_end(c, f, &res);
+    if (res.rc && ln->cur &&
+        cache_serve_stale(c, res.rc, &res.err, ln->fetched, list_label(id)))
+        return 0;
     if (res.rc)
         *err = res.err;
     return res.rc;
@@ -557,6 +584,7 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
         err = &scratch;
     cf_error_clear(err);
     pthread_mutex_lock(&c->lock);
+    uint64_t mark = cache_fetch_mark();
     switch (p->kind) {
     case LAYOUT_ROOT:
     case LAYOUT_APPS:
@@ -579,6 +607,7 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
             cache_entry_attr(e, mode, attr);
         break;
     }
+    cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
     free(app);
     free(slug);
@@ -601,6 +630,7 @@ int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *a
     if (layout_is_dir(p->kind))
         return -EISDIR;
     pthread_mutex_lock(&c->lock);
+    uint64_t mark = cache_fetch_mark();
     if (p->kind == LAYOUT_RECORD) {
         rc = cache_record_attr(c, p, attr, content, changed, err);
     } else {
@@ -626,6 +656,7 @@ int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *a
             cache_entry_attr(e, mode, attr);
         }
     }
+    cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
     return rc;
 }
@@ -669,6 +700,7 @@ void cache_free(cache *c)
         c->lists[i].cur = NULL;
     }
     lru_clear(&c->lru);
+    cache_alias_free(c);
     pthread_mutex_unlock(&c->lock);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);

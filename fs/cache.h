@@ -46,6 +46,7 @@ typedef struct cache_attr {
     unsigned mode;           /* permission bits: 0755, 0644, 0444 */
     uint64_t size;
     time_t mtime;            /* also ctime and atime */
+    uint32_t mtime_ns;       /* its nanoseconds: a time a tool set (cache_write.h), else 0 */
 } cache_attr;
 
 typedef struct cache_stats {
@@ -59,6 +60,10 @@ typedef struct cache_stats {
     size_t content_items;
     size_t records;              /* records known in all collections */
     size_t record_table_bytes;   /* memory of the record tables (names, entries, index) */
+    uint64_t hits;               /* questions (getattr, open, opendir) answered from memory */
+    uint64_t misses;             /* questions that fetched, or waited for another's fetch */
+    uint64_t stale_served;       /* answers from stale data after a failed fetch */
+    uint64_t drops;              /* cache_drop_all calls (.clappfs/refresh) */
 } cache_stats;
 
 /* Makes a cache; the configuration and source are copied. Returns 0, or -ENOMEM with
@@ -96,5 +101,17 @@ int cache_readdir(cache *c, cache_dir *d, size_t start, cache_fill_fn fn, void *
 void cache_closedir(cache *c, cache_dir *d);
 
 void cache_get_stats(cache *c, cache_stats *out);
+
+/* Forgets what is cached (.clappfs/refresh): every list, collection listing and record
+ * becomes stale, so the next question about it asks the server, and resident content is
+ * dropped (open files keep their snapshots). Names stay known, so paths keep resolving and
+ * times of unchanged entries are kept. Fetches that began before this call count as stale
+ * too. (cache_obs.c) */
+void cache_drop_all(cache *c);
+
+/* -o stale_on_error (off at first): when a fetch fails for want of the server (network,
+ * timeout, HTTP 5xx), what was fetched before is served past its TTL, with a warning.
+ * Never for other failures (404, 401...). (cache_obs.c) */
+void cache_set_stale_on_error(cache *c, bool on);
 
 #endif /* FS_CACHE_H */

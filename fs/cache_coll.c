@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_write.h"
 #include "errmap.h"
 #include "log.h"
 #include "names.h"
@@ -114,8 +115,10 @@ static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool exi
     recs_entry *e = &s->r.e[i];
     uint64_t sum = render_checksum(item->data, item->len);
 
-    if (existed && e->sum != sum)
+    if (existed && e->sum != sum) {
         e->mtime = (uint32_t)cache_wall(c);
+        e->reserved = 0; /* a time a tool set goes with the content it was set on */
+    }
     e->size = (uint32_t)item->len;
     e->sum = sum;
     e->flags &= ~RECS_GONE;
@@ -203,6 +206,8 @@ static int page_cb(void *ud, const cf_page *page)
         recs_entry *e;
         if (!p->item)
             continue;
+        if (c->aliases)
+            cache_alias_stem(c, L->ns->app, L->ns->slug, p->key, &p->name);
         if (p->item->len > UINT32_MAX) {
             log_warning("record %s of %s/%s is too large to show", p->key, L->ns->app,
                         L->ns->slug);
@@ -234,6 +239,7 @@ static int page_cb(void *ud, const cf_page *page)
             const recs_entry *o = &L->old->r.e[was];
             e->mtime = o->mtime;
             e->sum = o->sum;
+            e->reserved = o->reserved;
             record_set(c, L->ns, idx, p->item, true);
         } else {
             e->mtime = first_time(c, p->key, L->old && L->old->complete);
@@ -425,6 +431,7 @@ static int record_fetch(cache *c, const char *app, const char *slug, const char 
         res->attr.mode = FILE_MODE;
         res->attr.size = item->len;
         res->attr.mtime = (time_t)s->r.e[idx].mtime;
+        res->attr.mtime_ns = s->r.e[idx].reserved & CACHE_W_NSMASK;
         res->content = item; /* our creation reference goes to the caller */
     } else {
         lru_item_unref(item);
@@ -440,6 +447,42 @@ static void entry_attr(const recs_entry *e, cache_attr *attr)
     attr->mode = FILE_MODE;
     attr->size = e->size;
     attr->mtime = (time_t)e->mtime;
+    attr->mtime_ns = e->reserved & CACHE_W_NSMASK;
+}
+
+/* -o stale_on_error, after a failed fetch of a record: what is known of it is served (its
+ * attributes; for an open, its content while still in memory). Under the lock. */
+static bool record_stale(cache *c, const layout_path *p, const char *app, const char *slug,
+                         const char *name, int rc, const cf_error *err, cache_attr *attr,
+                         lru_item **content)
+{
+    char what[3 * (NAMES_MAX + 1) + 8];
+    cslot *slot;
+    recs_entry *e;
+    double fetched;
+    uint32_t idx;
+
+    if (!c->stale_on_error)
+        return false;
+    slot = slot_find(c, app, slug);
+    if (!slot || recs_find(&slot->cur->r, name, strlen(name), &idx) != 0)
+        return false;
+    e = &slot->cur->r.e[idx];
+    if ((e->flags & RECS_GONE) || (content && !e->content))
+        return false;
+    fetched = slot->cur->complete ? slot->cur->listed : 0;
+    if ((e->flags & RECS_FETCHED) && (double)e->fetched_ms / 1000.0 > fetched)
+        fetched = (double)e->fetched_ms / 1000.0;
+    snprintf(what, sizeof what, "apps/%s/%s/%s", p->app, p->coll, p->name);
+    if (!cache_serve_stale(c, rc, err, fetched, what))
+        return false;
+    entry_attr(e, attr);
+    if (content) {
+        lru_item_ref(e->content);
+        lru_touch(&c->lru, e->content);
+        *content = e->content;
+    }
+    return true;
 }
 
 int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
@@ -487,7 +530,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
         } else if (s && s->complete && cache_is_fresh(c, s->listed)) {
             rc = -ENOENT; /* listed and fresh: known missing, no request */
             goto cleanup;
-        } else {
+        } else if (!(c->aliases && (id = cache_alias_key(c, -1, app, slug, p->name)))) {
             names_result nr = names_decode(p->name, LAYOUT_SUFFIX, &id);
             if (nr == NAMES_INVALID) {
                 rc = -ENOENT;
@@ -506,6 +549,10 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
             }
         }
         rc = record_fetch(c, app, slug, id, name, &res);
+        if (rc && record_stale(c, p, app, slug, name, rc, &res.err, attr, content)) {
+            rc = 0;
+            goto cleanup;
+        }
         if (rc) {
             *err = res.err;
             goto cleanup;
@@ -539,9 +586,15 @@ int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstor
     *count = 0;
     if (!s || !s->complete || !cache_is_fresh(c, s->listed)) {
         rc = store_list(c, app, slug, err);
+        slot = slot_find(c, app, slug);
+        if (rc && slot && slot->cur->complete && c->stale_on_error) {
+            char what[64 + 2 * NAMES_MAX];
+            snprintf(what, sizeof what, "listing of collection %.255s/%.255s", app, slug);
+            if (cache_serve_stale(c, rc, err, slot->cur->listed, what))
+                rc = 0;
+        }
         if (rc)
             return rc;
-        slot = slot_find(c, app, slug);
         if (!slot)
             return -ENOENT;
         s = slot->cur;
@@ -550,4 +603,53 @@ int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstor
     *store = s;
     *count = s->r.n;
     return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* For the write side (cache_write.c)                                         */
+/* ------------------------------------------------------------------------- */
+
+cstore *cache_store_of(cache *c, const char *app, const char *slug, bool make)
+{
+    cslot *slot = slot_find(c, app, slug);
+    cstore *s;
+
+    if (slot || !make)
+        return slot ? slot->cur : NULL;
+    s = store_new(app, slug);
+    if (!s || slot_install(c, s) != 0) {
+        cache_store_unref(c, s);
+        return NULL;
+    }
+    return s;
+}
+
+void cache_record_install(cache *c, cstore *s, uint32_t i, lru_item *item, bool existed)
+{
+    record_set(c, s, i, item, existed);
+}
+
+int cache_store_put(cache *c, cstore *s)
+{
+    return slot_install(c, s);
+}
+
+cstore *cache_store_make(const char *app, const char *slug)
+{
+    return store_new(app, slug);
+}
+
+void cache_store_forget(cache *c, const char *app, const char *slug)
+{
+    cslot **pp = &c->slots;
+    while (*pp) {
+        cslot *s = *pp;
+        if (strcmp(s->cur->app, app) == 0 && (!slug || strcmp(s->cur->slug, slug) == 0)) {
+            *pp = s->next;
+            cache_store_unref(c, s->cur);
+            free(s);
+        } else {
+            pp = &s->next;
+        }
+    }
 }

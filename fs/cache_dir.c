@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_write.h"
 #include "names.h"
 
 #define FILE_MODE 0644
@@ -45,6 +46,7 @@ int cache_opendir(cache *c, const layout_path *p, cache_dir **out, cf_error *err
         return -ENOMEM;
     d->kind = p->kind;
     pthread_mutex_lock(&c->lock);
+    uint64_t mark = cache_fetch_mark();
     switch (p->kind) {
     case LAYOUT_ROOT:
         while (layout_root_names[d->count])
@@ -104,6 +106,7 @@ int cache_opendir(cache *c, const layout_path *p, cache_dir **out, cf_error *err
         rc = -ENOTDIR;
         break;
     }
+    cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
     free(app);
     free(slug);
@@ -160,6 +163,11 @@ static bool take_entry(cache *c, cache_dir *d, size_t pos, chunk_entry *ce)
                 cache_entry_attr(&ln->cur->e[0], VERSION_MODE, &ce->attr);
             else
                 memset(&ce->attr, 0, sizeof ce->attr);
+        } else if (strcmp(name, LAYOUT_CONTROL_NAME) == 0) {
+            /* Its attributes are control.c's: the kernel asks for them. */
+            ce->have_attr = false;
+            memset(&ce->attr, 0, sizeof ce->attr);
+            ce->attr.is_dir = true;
         } else {
             cache_dir_attr(c, &ce->attr);
         }
@@ -176,6 +184,7 @@ static bool take_entry(cache *c, cache_dir *d, size_t pos, chunk_entry *ce)
         ce->attr.mode = FILE_MODE;
         ce->attr.size = e->size;
         ce->attr.mtime = (time_t)e->mtime;
+        ce->attr.mtime_ns = e->reserved & CACHE_W_NSMASK;
         return true;
     }
     {
@@ -216,3 +225,36 @@ cleanup:
     return rc;
 }
 
+/* ------------------------------------------------------------------------- */
+/* For the write side's directory overlay (cache_write.h)                     */
+/* ------------------------------------------------------------------------- */
+
+size_t cache_dir_size(cache *c, const cache_dir *d)
+{
+    (void)c;
+    return (d->has_meta ? 1 : 0) + (d->store ? d->nrec : d->count);
+}
+
+bool cache_dir_has(cache *c, const cache_dir *d, const char *name)
+{
+    size_t sl = strlen(LAYOUT_SUFFIX), len = strlen(name);
+    bool has = false;
+    uint32_t idx;
+
+    if (d->has_meta && strcmp(name, d->meta_name) == 0)
+        return true;
+    pthread_mutex_lock(&c->lock);
+    if (d->store) {
+        if (len > sl && strcmp(name + len - sl, LAYOUT_SUFFIX) == 0 &&
+            recs_find(&d->store->r, name, len - sl, &idx) == 0 && idx < d->nrec)
+            has = !(d->store->r.e[idx].flags & RECS_GONE);
+    } else if (d->kind == LAYOUT_ROOT) {
+        for (size_t i = 0; layout_root_names[i] && !has; i++)
+            has = strcmp(layout_root_names[i], name) == 0;
+    } else if (d->list) {
+        for (size_t i = d->first; i < d->first + d->count && !has; i++)
+            has = strcmp(d->list->e[i].name, name) == 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return has;
+}

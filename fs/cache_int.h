@@ -76,6 +76,9 @@ struct cache {
     cslot *slots;
     flight *flights;
     cache_stats stats;
+    double valid_after;    /* after cache_drop_all: what was fetched before this is stale */
+    bool stale_on_error;   /* cache_set_stale_on_error */
+    struct calias *aliases; /* write side: names kept for keys a server assigned */
 };
 
 /* Clocks. */
@@ -126,5 +129,38 @@ void cache_store_unref(cache *c, cstore *s);
 void cache_free_slots(cache *c);
 /* LRU eviction callback: clears the owning record's pointer. */
 void cache_evict_cb(void *ud, lru_item *item);
+
+/* For the write side (cache_coll.c), under the lock: a collection's current store (made
+ * empty and incomplete when `make` and there is none); a record's new content; a store
+ * made and installed; a collection's stores forgotten (all of app's when slug is NULL). */
+cstore *cache_store_of(cache *c, const char *app, const char *slug, bool make);
+void cache_record_install(cache *c, cstore *s, uint32_t i, lru_item *item, bool existed);
+cstore *cache_store_make(const char *app, const char *slug);
+int cache_store_put(cache *c, cstore *s);
+void cache_store_forget(cache *c, const char *app, const char *slug);
+
+/* Names the write side keeps for keys a server assigned (cache_write.c), under the lock.
+ * space is a list_id, or -1 for records (app and slug given). cache_alias_stem replaces
+ * *stem (a record's file name without suffix, malloc'ed) when key has a kept name;
+ * cache_alias_key gives the key (malloc'ed) a kept file name stands for, or NULL;
+ * cache_alias_list renames the entries of a fresh list (and keeps it sorted). */
+void cache_alias_stem(cache *c, const char *app, const char *slug, const char *key, char **stem);
+char *cache_alias_key(cache *c, int space, const char *app, const char *slug, const char *name);
+void cache_alias_list(cache *c, enum list_id id, rlist *l);
+void cache_alias_free(cache *c);
+
+/* Observability and failure handling (cache_obs.c). */
+/* The number of fetches this thread has started or joined (cache_flight_join counts them):
+ * taken before a question and handed to cache_count_question after it, under the lock, to
+ * count the question as a hit (no fetch) or a miss. */
+uint64_t cache_fetch_mark(void);
+void cache_fetch_counted(void);
+void cache_count_question(cache *c, uint64_t mark);
+/* Under the lock, after a fetch failed with rc/err and older data (fetched at monotonic
+ * time `fetched`) is at hand: whether to serve that data instead of the failure. Yes only
+ * with -o stale_on_error and a failure to reach the server (network, timeout, HTTP 5xx);
+ * then it logs a warning naming `what` and the age, notes it in .clappfs/errors and counts
+ * it. */
+bool cache_serve_stale(cache *c, int rc, const cf_error *err, double fetched, const char *what);
 
 #endif /* FS_CACHE_INT_H */

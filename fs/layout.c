@@ -16,6 +16,8 @@ static const layout_resource resources[] = {
 
 const char *const layout_root_names[] = {
     LAYOUT_APPS_NAME, "queries", "actionflows", "questionnaires", "users", LAYOUT_VERSION_NAME,
+    "dataframes", "query-results", /* streamed records: ndjson.h */
+    LAYOUT_CONTROL_NAME,
     NULL,
 };
 
@@ -35,12 +37,14 @@ bool layout_is_dir(layout_kind kind)
     case LAYOUT_APP:
     case LAYOUT_COLLECTION:
     case LAYOUT_LIST:
+    case LAYOUT_CONTROL:
         return true;
     case LAYOUT_APP_META:
     case LAYOUT_COLLECTION_META:
     case LAYOUT_RECORD:
     case LAYOUT_ITEM:
     case LAYOUT_VERSION:
+    case LAYOUT_CONTROL_FILE:
         return false;
     }
     return false;
@@ -125,6 +129,14 @@ int layout_parse(const char *path, layout_path *out)
             return -ENOENT;
         out->kind = LAYOUT_RECORD;
         out->name = part[3];
+        return 0;
+    }
+    if (strcmp(part[0], LAYOUT_CONTROL_NAME) == 0) {
+        /* The control directory (control.c answers for it; these kinds only name it). */
+        if (n > 2)
+            return -ENOENT;
+        out->kind = n == 1 ? LAYOUT_CONTROL : LAYOUT_CONTROL_FILE;
+        out->name = n == 2 ? part[1] : NULL;
         return 0;
     }
     if (strcmp(part[0], LAYOUT_VERSION_NAME) == 0) {

@@ -18,6 +18,9 @@
  *  /queries  /actionflows  /questionnaires  /users            LAYOUT_LIST
  *  /queries/<slug>.json  /actionflows/<id>.json ...  /users/<email>.json   LAYOUT_ITEM
  *  /version.json                       LAYOUT_VERSION
+ *  /dataframes/...  /query-results/... not parsed here: ndjson.h answers for them
+ *  /.clappfs                           LAYOUT_CONTROL (control.c: stats, errors, refresh)
+ *  /.clappfs/<name>                    LAYOUT_CONTROL_FILE
  * Names in paths are file names (names.h); turning them into server keys is the cache's
  * business, since shortened names need a listing.
  */
@@ -32,6 +35,8 @@ typedef enum layout_kind {
     LAYOUT_LIST,
     LAYOUT_ITEM,
     LAYOUT_VERSION,
+    LAYOUT_CONTROL,
+    LAYOUT_CONTROL_FILE,
 } layout_kind;
 
 #define LAYOUT_SUFFIX ".json"
@@ -39,6 +44,7 @@ typedef enum layout_kind {
 #define LAYOUT_COLLECTION_META_NAME ".collection.json"
 #define LAYOUT_VERSION_NAME "version.json"
 #define LAYOUT_APPS_NAME "apps"
+#define LAYOUT_CONTROL_NAME ".clappfs"
 
 /* How one kind of server resource is shown. */
 typedef struct layout_resource {
@@ -63,7 +69,7 @@ typedef struct layout_path {
     cf_kind list;       /* LAYOUT_LIST and LAYOUT_ITEM: CF_QUERY, CF_ACTIONFLOW, ... */
     const char *app;    /* LAYOUT_APP and below: the app's directory name */
     const char *coll;   /* LAYOUT_COLLECTION and below: the collection's directory name */
-    const char *name;   /* LAYOUT_RECORD and LAYOUT_ITEM: the file name, suffix included */
+    const char *name;   /* LAYOUT_RECORD, LAYOUT_ITEM, LAYOUT_CONTROL_FILE: the file name */
     char buf[PATH_MAX];
 } layout_path;
 

@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "errmap.h"
 #include "log.h"
 #include "ops.h"
 #include "opts.h"
 #include "source.h"
+#include "stats.h"
 
 /* libfuse's own messages go through our log too. libfuse writes some lines in pieces, so
  * pieces are gathered (per thread) until the newline. */
@@ -117,7 +119,8 @@ int main(int argc, char *argv[])
     }
     /* fuse_new checks libfuse's options before anything is asked, sent or mounted; ctx is
      * filled in below, before the loop calls init. */
-    fuse = fuse_new(&o.args, fs_operations(), sizeof(struct fuse_operations), &ctx);
+    fuse = fuse_new(&o.args, control_operations(fs_operations()), sizeof(struct fuse_operations),
+                    &ctx);
     if (!fuse)
         goto cleanup;
 
@@ -143,7 +146,8 @@ int main(int argc, char *argv[])
     cfg.cafile = o.cafile;
     cfg.insecure = o.insecure;
     cfg.log = log_client_cb;
-    cfg.trace = o.debug ? log_trace_cb : NULL;
+    /* Counted for .clappfs/stats; logged too with -o debug. */
+    cfg.trace = stats_trace_cb;
     if (cf_client_new(&cfg, &client, &err) != 0) {
         log_error("cannot set up the client for %s: %s", o.url,
                   fs_error_text(&err, text, sizeof text));
@@ -162,6 +166,7 @@ int main(int argc, char *argv[])
         log_error("out of memory");
         goto cleanup;
     }
+    cache_set_stale_on_error(fscache, o.stale_on_error);
     ctx.client = client;
     ctx.cache = fscache;
     ctx.url = o.url;
@@ -172,12 +177,23 @@ int main(int argc, char *argv[])
     ctx.daemon = !o.foreground;
     ctx.uid = getuid();
     ctx.gid = getgid();
+    control_init(&(stats_view){.client = client,
+                               .cache = fscache,
+                               .url = o.url,
+                               .mountpoint = mountpoint,
+                               .cache_ttl = o.cache_ttl,
+                               .stale_on_error = o.stale_on_error,
+                               .read_only = o.ro});
 
     /* Log in before mounting: a wrong password or an unreachable server is an exit
      * status, with nothing mounted. */
     if (cf_login(client, &err) != 0) {
-        log_error("cannot log in to %s as %s: %s", o.url, o.username,
-                  fs_error_text(&err, text, sizeof text));
+        log_error("cannot log in to %s as %s: %s%s", o.url, o.username,
+                  fs_error_text(&err, text, sizeof text),
+                  err.kind == CF_ERR_TLS ? " (the server's certificate was refused: it must "
+                                           "name the URL's host and be signed by a trusted CA; "
+                                           "a private CA is given with -o cafile=PATH)"
+                                         : "");
         goto cleanup;
     }
     if (fuse_mount(fuse, mountpoint) != 0)

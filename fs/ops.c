@@ -5,9 +5,12 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
+#include "errlog.h"
 #include "errmap.h"
 #include "log.h"
 #include "names.h"
+#include "ndjson.h"
+#include "ops_write.h"
 
 fs_ctx *ops_ctx(void)
 {
@@ -40,8 +43,10 @@ void ops_report(const char *op, const char *path, int rc, const cf_error *err)
             log_debug("%s %s: %s", op, path, text);
         else
             log_error("%s %s: %s %s: %s", op, path, err->method, err->path, text);
+        errlog_add(op, path, -rc, err); /* .clappfs/errors */
     } else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EISDIR) {
         log_warning("%s %s: %s", op, path, strerror(-rc));
+        errlog_add(op, path, -rc, NULL);
     }
 }
 
@@ -60,6 +65,12 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->use_ino = 0;
     cfg->readdir_ino = 0;
     cfg->nullpath_ok = 0;
+    /* An unlinked open file is really unlinked (no .fuse_hidden rename: that would be a
+     * rename to a local-only name, which keeps a record). Its handles work on. */
+    cfg->hard_remove = 1;
+    /* open(O_TRUNC) arrives as one open, not an open and a truncate. */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     /* ls -l of a large directory must not become one lookup per entry. */
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS;
@@ -74,6 +85,7 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void ops_destroy(void *private_data)
 {
     fs_ctx *x = private_data;
+    wr_destroy(); /* local-only files and buffers go with the mount */
     if (x)
         log_info("unmounted %s", x->mountpoint);
 }
@@ -98,10 +110,26 @@ static const struct fuse_operations operations = {
     .open = ops_open,
     .read = ops_read,
     .release = ops_release,
+    /* The write side (ops_write.c, ops_ns.c). */
+    .create = wr_create,
+    .write = wr_write,
+    .truncate = wr_truncate,
+    .flush = wr_flush,
+    .fsync = wr_fsync,
+    .chmod = wr_chmod,
+    .chown = wr_chown,
+    .utimens = wr_utimens,
+    .unlink = wr_unlink,
+    .rename = wr_rename,
+    .mkdir = wr_mkdir,
+    .rmdir = wr_rmdir,
+    .symlink = wr_symlink,
+    .readlink = wr_readlink,
     .statfs = ops_statfs,
 };
 
 const struct fuse_operations *fs_operations(void)
 {
-    return &operations;
+    /* dataframes/ and query-results/ are answered in front of the table (ndjson.h). */
+    return ndjson_wrap(&operations);
 }

@@ -28,8 +28,9 @@ typedef struct fs_ctx {
     gid_t gid;
 } fs_ctx;
 
-/* One open file. The content is a snapshot taken at open (read serves it whatever
- * refreshes happen). Room for the write side: a buffer and a dirty mark come here. */
+/* One open file of the read side. The content is a snapshot taken at open (read serves it
+ * whatever refreshes happen). Files opened for writing, and new and local-only files, have
+ * the write side's handles (ops_write.c; fi->fh with bit 0 set). */
 typedef struct fs_file {
     lru_item *content;   /* referenced */
     cache_attr attr;     /* as at open, for fstat */
@@ -39,6 +40,7 @@ typedef struct fs_file {
 /* One open directory: a snapshot of its entries, retaken when read from offset 0. */
 typedef struct fs_dirh {
     cache_dir *snap;     /* NULL until the first readdir */
+    struct wr_overlay *ov; /* the write side's entries (ops_write.h), taken with snap */
 } fs_dirh;
 
 /* The operations table (read side: getattr, open, read, release, opendir, readdir,

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "cache_write.h"
 #include "layout.h"
 #include "log.h"
+#include "ops_write.h"
 
 int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
@@ -15,6 +17,10 @@ int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
     cf_error err;
     int rc;
 
+    /* Files being written, new and local-only files, hidden ones: the write side's. */
+    rc = wr_getattr(path, st, fi);
+    if (rc <= 0)
+        return rc;
     /* fstat of an open file: the snapshot it reads, without asking anyone. */
     if (fi && fi->fh) {
         fs_file *f = (fs_file *)(uintptr_t)fi->fh;
@@ -32,6 +38,7 @@ int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         return rc;
     }
     ops_stat(x, &a, st);
+    wr_fix_stat(path, &a, st);
     return 0;
 }
 
@@ -57,6 +64,8 @@ typedef struct fill_ctx {
     fs_ctx *x;
     void *buf;
     fuse_fill_dir_t filler;
+    wr_overlay *ov;      /* the write side's entries, or NULL */
+    bool full;
 } fill_ctx;
 
 /* Entry `index` of the snapshot has offset index + 3 ("." is 1, ".." is 2). */
@@ -65,10 +74,19 @@ static int fill_one(void *ud, const char *name, const cache_attr *attr, bool hav
 {
     fill_ctx *fc = ud;
     struct stat st;
+    cache_attr a = *attr;
+    struct timespec mt = {a.mtime, 0};
 
-    ops_stat(fc->x, attr, &st);
-    return fc->filler(fc->buf, name, &st, (off_t)(index + 3),
-                      have_attr ? FUSE_FILL_DIR_PLUS : (enum fuse_fill_dir_flags)0);
+    if (fc->ov && !wr_overlay_filter(fc->ov, name, &a, &mt, &have_attr))
+        return 0;
+    ops_stat(fc->x, &a, &st);
+    st.st_mtim = st.st_ctim = st.st_atim = mt;
+    if (fc->filler(fc->buf, name, &st, (off_t)(index + 3),
+                   have_attr ? FUSE_FILL_DIR_PLUS : (enum fuse_fill_dir_flags)0)) {
+        fc->full = true;
+        return 1;
+    }
+    return 0;
 }
 
 int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
@@ -96,13 +114,20 @@ int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
             ops_report("readdir", path, rc, &err);
             return rc;
         }
+        wr_overlay_free(h->ov);
+        h->ov = wr_overlay_take(x, path, h->snap);
     }
+    fc.ov = h->ov;
     ops_stat(x, &dot, &st);
     if (off < 1 && filler(buf, ".", &st, 1, 0))
         return 0;
     if (off < 2 && filler(buf, "..", &st, 2, 0))
         return 0;
-    return cache_readdir(x->cache, h->snap, off > 2 ? (size_t)off - 2 : 0, fill_one, &fc);
+    rc = cache_readdir(x->cache, h->snap, off > 2 ? (size_t)off - 2 : 0, fill_one, &fc);
+    if (rc == 0 && !fc.full && h->ov)
+        wr_overlay_fill(h->ov, x, buf, filler, off,
+                        (off_t)(3 + cache_dir_size(x->cache, h->snap)));
+    return rc;
 }
 
 int ops_releasedir(const char *path, struct fuse_file_info *fi)
@@ -111,6 +136,7 @@ int ops_releasedir(const char *path, struct fuse_file_info *fi)
     (void)path;
     if (h) {
         cache_closedir(ops_ctx()->cache, h->snap);
+        wr_overlay_free(h->ov);
         free(h);
     }
     fi->fh = 0;

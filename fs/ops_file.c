@@ -8,6 +8,7 @@
 
 #include "layout.h"
 #include "log.h"
+#include "ops_write.h"
 
 int ops_open(const char *path, struct fuse_file_info *fi)
 {
@@ -20,12 +21,16 @@ int ops_open(const char *path, struct fuse_file_info *fi)
     cf_error err;
     int rc;
 
+    /* Opens for writing, and of files being written, new or local: the write side's. */
+    rc = wr_open(path, fi);
+    if (rc <= 0)
+        return rc;
     rc = layout_parse(path, &p);
     if (rc)
         return rc;
     if (layout_is_dir(p.kind))
         return -EISDIR;
-    /* Writing comes with a later version: until then a file opens for reading only. */
+    /* What is left of writing (names that are no file of the tree) is refused here. */
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
         return p.kind == LAYOUT_VERSION ? -EACCES : -EROFS;
     rc = cache_open(x->cache, &p, &content, &attr, &changed, &err);
@@ -53,8 +58,9 @@ int ops_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fi
 {
     fs_file *f = (fs_file *)(uintptr_t)fi->fh;
     size_t len;
-    (void)path;
 
+    if (wr_is_handle(fi))
+        return wr_read(path, buf, size, off, fi);
     if (!f)
         return -EBADF;
     len = f->content->len;
@@ -73,7 +79,8 @@ int ops_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fi
 int ops_release(const char *path, struct fuse_file_info *fi)
 {
     fs_file *f = (fs_file *)(uintptr_t)fi->fh;
-    (void)path;
+    if (wr_release(path, fi) == 0)
+        return 0;
     if (f) {
         lru_item_unref(f->content);
         free(f);

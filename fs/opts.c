@@ -18,6 +18,7 @@ enum {
     K_HELP, K_VERSION, K_FOREGROUND, K_SINGLE, K_FUSE_DEBUG, K_DEBUG, K_TTL, K_PAGE_SIZE,
     K_WORKERS, K_TIMEOUT, K_TRIES, K_BACKOFF, K_CAFILE, K_INSECURE, K_CACHE_SIZE, K_RO,
     K_USERNAME, K_PASSWORD, K_PASSWORD_FILE, K_PASSWORD_STDIN, K_CLONE_FD, K_MAX_IDLE,
+    K_STALE_ON_ERROR,
 };
 
 static const struct fuse_opt templates[] = {
@@ -46,6 +47,7 @@ static const struct fuse_opt templates[] = {
     FUSE_OPT_KEY("password_stdin", K_PASSWORD_STDIN),
     FUSE_OPT_KEY("clone_fd", K_CLONE_FD),
     FUSE_OPT_KEY("max_idle_threads=", K_MAX_IDLE),
+    FUSE_OPT_KEY("stale_on_error", K_STALE_ON_ERROR),
     FUSE_OPT_END,
 };
 
@@ -237,6 +239,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
         if (parse_int(ctx, arg, 1, 100000, &n))
             return -1;
         o->max_idle_threads = (int)n;
+        return 0;
+    case K_STALE_ON_ERROR:
+        o->stale_on_error = true;
         return 0;
     default:
         return 1;
@@ -432,9 +437,11 @@ int fs_opts_credentials(fs_opts *o, char *err, size_t errsz)
          * shows the process's first environment block, whatever unsetenv does. */
         static const char prefix[] = "CLAPPFORM_PASSWORD=";
         size_t plen = sizeof prefix - 1, vlen = strlen(v);
+        /* Copied first: GCC's object-size checks (with sanitizers) misjudge v once v - plen
+         * is taken. */
+        env_pw = strdup(v);
         char *entry = v - plen;
         bool whole = memcmp(entry, prefix, plen) == 0;
-        env_pw = strdup(v);
         unsetenv("CLAPPFORM_PASSWORD");
         if (whole)
             explicit_bzero(entry, plen + vlen);
@@ -524,6 +531,8 @@ void fs_opts_usage(FILE *f, const char *prog)
 "    -o insecure            do not verify the server's certificate (warns)\n"
 "    -o ro                  read-only mount\n"
 "    -o debug               log every HTTP request (method, path, status, time, bytes)\n"
+"    -o stale_on_error      when the server cannot be reached (network, timeout, HTTP\n"
+"                           5xx), serve what was fetched before past its TTL (warns)\n"
 "    -o clone_fd            a /dev/fuse descriptor per thread\n"
 "    -o max_idle_threads=N  idle threads kept by the loop\n",
             prog, OPTS_DEFAULT_TTL, OPTS_DEFAULT_CACHE_MIB, OPTS_DEFAULT_PAGE_SIZE,

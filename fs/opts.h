@@ -36,6 +36,8 @@ typedef struct fs_opts {
     size_t cache_mib;
     bool ro;
     bool debug;            /* -o debug: HTTP trace in the log (not libfuse's -d) */
+    bool stale_on_error;   /* -o stale_on_error: serve cached data past its TTL when the
+                              server cannot be reached (network, timeout, 5xx) */
     bool foreground;       /* -f, or -d */
     bool single_thread;    /* -s */
     bool fuse_debug;       /* -d: libfuse's own debug output */

@@ -1,4 +1,4 @@
-"""summary: adds up meson's test log and pytest's JUnit XML into one closing line."""
+"""summary: adds up meson's test logs and pytest's JUnit XML reports into one closing line."""
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -41,13 +41,33 @@ def pytest_counts(path):
     return tests - failures - errors - skipped, failures + errors, skipped
 
 
+def label(path):
+    """A short name of a result file: its build directory and kind."""
+    parts = path.replace("\\", "/").split("/")
+    build = parts[-3] if len(parts) >= 3 and parts[-2] == "meson-logs" else \
+        (parts[-2] if len(parts) >= 2 else "")
+    return f"{build}/{parts[-1]}" if build else parts[-1]
+
+
 def main():
-    mp, mf, ms = meson_counts(sys.argv[1])
-    pp, pf, ps = pytest_counts(sys.argv[2])
-    print(f"C suites: {mp} passed, {mf} failed, {ms} skipped; "
-          f"Python suites: {pp} passed, {pf} failed, {ps} skipped")
-    print(f"{mp + pp} passed, {mf + pf} failed, {ms + ps} skipped")
-    return 1 if (mf + pf) else 0
+    """summary.py RESULT...: each a meson JSON test log (.json) or a pytest JUnit report
+    (.xml); one line per file, then the total "N passed, N failed, N skipped"."""
+    paths = sys.argv[1:]
+    if not paths:
+        print("usage: summary.py MESON_LOG.json|PYTEST.xml ...", file=sys.stderr)
+        return 2
+    total_p = total_f = total_s = 0
+    for path in paths:
+        if path.endswith(".xml"):
+            p, f, s = pytest_counts(path)
+            kind = "Python"
+        else:
+            p, f, s = meson_counts(path)
+            kind = "C"
+        print(f"{kind} ({label(path)}): {p} passed, {f} failed, {s} skipped")
+        total_p, total_f, total_s = total_p + p, total_f + f, total_s + s
+    print(f"{total_p} passed, {total_f} failed, {total_s} skipped")
+    return 1 if total_f else 0
 
 
 if __name__ == "__main__":

@@ -60,6 +60,13 @@ def _emulators(workdir):
     return start, started
 
 
+def _check_sanitizers(mounts):
+    """Fails (at teardown) when a mount's log holds a sanitizer's report."""
+    bad = [f"{' '.join(m.cmd)}:\n{m.sanitizer_report()}" for m in mounts if m.sanitizer_report()]
+    if bad:
+        pytest.fail("sanitizer report in a clappfs log:\n" + "\n".join(bad), pytrace=False)
+
+
 def _mounts(workdir):
     mounts = []
 
@@ -89,6 +96,7 @@ def mount_factory(tmp_path_factory, clappfs_binary):
     yield mount
     for m in reversed(mounts):
         m.unmount()
+    _check_sanitizers(mounts)
 
 
 @pytest.fixture
@@ -107,6 +115,7 @@ def mount(tmp_path_factory, clappfs_binary):
     yield mount
     for m in reversed(mounts):
         m.unmount()
+    _check_sanitizers(mounts)
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,13 @@ def _q(segment):
 
 class Entry:
     """One expected path: kind is "dir" or "file"; for a file, candidates is a list of
-    acceptable contents (bytes) and mtime, when known, the expected st_mtime."""
+    acceptable contents (bytes) and mtime, when known, the expected st_mtime. A stream
+    (dataframes/, query-results/) shows st_size 0 whatever it holds."""
 
-    def __init__(self, kind, candidates=None, mtime=None, mode=None, what=""):
+    def __init__(self, kind, candidates=None, mtime=None, mode=None, what="", stream=False):
         self.kind, self.candidates, self.mtime, self.mode, self.what = \
             kind, candidates or [], mtime, mode, what
+        self.stream = stream
 
     def __repr__(self):
         return f"Entry({self.kind}, {self.what})"
@@ -72,6 +74,27 @@ def record_files(emu, app, slug):
         name = jt.escape_name(rid) + ".json"
         out[name] = (jt.render_record(rec), jt.objectid_time(rid), rid)
     return out
+
+
+def ndjson(values):
+    """The bytes of a streamed .ndjson file: each record compact, one a line."""
+    return "".join(jt.compact(v) + "\n" for v in values).encode("utf-8")
+
+
+def query_results(emu, slug, limit=500):
+    """The records of a query's results in the server's order (read_data, page by page)."""
+    out, offset = [], 0
+    while True:
+        path = "/api/dataframe/read_data?extended=true" + \
+            (f"&next_page={offset}" if offset else "")
+        status, text = emu.api_text("POST", path, {"limit": limit, "query": slug})
+        assert status == 200, f"results of query {slug}: {status} {text[:300]}"
+        envelope = jt.parse(text)
+        page = jt.get(envelope, "data")[1]
+        out += page
+        offset += len(page)
+        if not page or offset >= int(jt.plain(jt.get(envelope, "total"))):
+            return out
 
 
 def expected_tree(emu, apps_only=None, with_records=True):
@@ -151,4 +174,22 @@ def expected_tree(emu, apps_only=None, with_records=True):
     status, text = emu.api_text("GET", "/api/version")
     assert status == 200, text
     f("version.json", [jt.render(jt.data(text))], "version", mode=0o444)
+
+    # Streamed records: dataframes/<app>/<collection>.ndjson, query-results/<query>.ndjson.
+    d("dataframes", "dataframes")
+    for app in app_ids:
+        if apps_only is None or app in apps_only:
+            d(f"dataframes/{jt.escape_name(app)}", f"dataframes of {app}")
+    for c in coll_lists[0]:
+        app, slug = jt.plain(jt.get(c, "app")), jt.plain(jt.get(c, "slug"))
+        if app not in app_ids or (apps_only is not None and app not in apps_only):
+            continue
+        tree[f"dataframes/{jt.escape_name(app)}/{jt.escape_name(slug)}.ndjson"] = Entry(
+            "file", [ndjson(emu.records(app, slug))], mode=0o644, stream=True,
+            what=f"dataframe {app}/{slug}")
+    d("query-results", "query-results")
+    for slug in _by(_list(emu, "/api/queries"), "slug"):
+        tree[f"query-results/{jt.escape_name(slug)}.ndjson"] = Entry(
+            "file", [ndjson(query_results(emu, slug))], mode=0o444, stream=True,
+            what=f"results of query {slug}")
     return tree

@@ -2,6 +2,7 @@
 that are expected to fail."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -158,6 +159,17 @@ class Emulator:
         self._stderr.close()
 
 
+# A report of AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer (clappfs built
+# with -Db_sanitize=address,undefined, as scripts/test's sanitizer stage does).
+SANITIZER_REPORT = re.compile(r"ERROR: (?:Address|Leak)Sanitizer|runtime error:")
+
+
+def sanitizer_report(text):
+    """The start of a sanitizer's report in text, or "" when there is none."""
+    m = SANITIZER_REPORT.search(text)
+    return text[max(0, m.start() - 300):m.start() + 4000] if m else ""
+
+
 def route_count(stats, route):
     return stats.get("routes", {}).get(route, 0)
 
@@ -217,6 +229,15 @@ class Mount:
         try:
             with open(self.log_path, "rb") as f:
                 return f.read().decode("utf-8", "replace")[-6000:]
+        except OSError:
+            return ""
+
+    def sanitizer_report(self):
+        """A sanitizer's report anywhere in the log ("" when none); leaks are reported when
+        the process exits, so ask after unmount."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return sanitizer_report(f.read().decode("utf-8", "replace"))
         except OSError:
             return ""
 
@@ -307,6 +328,9 @@ def run_clappfs(args, env=None, password=PASSWORD, stdin_data=None, timeout=30, 
     out.seek(0)
     text = out.read().decode("utf-8", "replace")
     out.close()
+    report = sanitizer_report(text)
+    if report:
+        pytest.fail(f"sanitizer report from {' '.join(cmd)}:\n{report}")
     try:
         os.rmdir(mnt)
     except OSError:

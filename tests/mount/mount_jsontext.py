@@ -124,6 +124,17 @@ def _render(value, depth, out):
     out.append("}" if kind == "obj" else "]")
 
 
+def compact(value):
+    """The value written without insignificant white space, tokens verbatim (a line of a
+    streamed .ndjson file, without its newline)."""
+    kind, body = value
+    if kind == "lit":
+        return body
+    if kind == "obj":
+        return "{" + ",".join(k + ":" + compact(v) for k, v in body) + "}"
+    return "[" + ",".join(compact(v) for v in body) + "]"
+
+
 def render_record(value, id_token=None):
     """A record as a file shows it: its `_id` member first (id_token, or the record's own
     `_id` token), any other `_id` member left out, everything else in order."""
