@@ -88,8 +88,13 @@ typedef struct cf_json_problem {
 enum {
     CF_JSON_OBJECT_ONLY = 1 << 0,  /* the top-level value must be an object */
     CF_JSON_NO_DUP_KEYS = 1 << 1,  /* a key repeated in one object is refused */
+    /* The text wraps values (an API answer's envelope, a page's or a chunk's array):
+     * CF_JSON_WRAP_LEVELS more levels are allowed, so that the values inside may nest
+     * CF_JSON_MAX_DEPTH deep, as records the filesystem accepts do. */
+    CF_JSON_WRAPPED = 1 << 2,
 };
 #define CF_JSON_MAX_DEPTH 256           /* nesting deeper than this is refused */
+#define CF_JSON_WRAP_LEVELS 2           /* an envelope around an array of values */
 #define CF_JSON_MAX_RECORD (16u << 20)  /* 16 MiB: largest record text the filesystem sends */
 
 /* Strict RFC 8259 check of text[0..len): one value, surrounded only by white space; valid

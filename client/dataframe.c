@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "json_internal.h"
 
 #define READ_PATH "/api/dataframe/read_data?extended=true"
 #define READ_ROUTE "/api/dataframe/read_data"
@@ -52,7 +53,7 @@ static int collect_record(void *ud, size_t index, const char *elem, size_t len)
         p->items = items;
         p->cap = cap;
     }
-    value = cf_json_parse(elem, len, CF_JSON_OBJECT_ONLY, &p->problem);
+    value = cfi_json_parse_lazy(elem, len, CF_JSON_OBJECT_ONLY, &p->problem);
     if (!value)
         return 1;
     p->items[p->count++] = value;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "json_internal.h"
 
 void cf_error_clear(cf_error *err)
 {
@@ -153,13 +154,13 @@ static int span_uint(const char *s, size_t len, uint64_t *v)
 
 /* Copies a member that should be a string: decoded when it is one, its raw text
  * otherwise (a server may send structured messages), truncated to size. */
-static void member_text(const char *body, size_t len, const char *key, char *dst, size_t size)
+static void member_text(const char *body, bool present, size_t start, size_t span, char *dst,
+                        size_t size)
 {
-    size_t start, span;
     char *decoded;
 
     dst[0] = '\0';
-    if (cf_json_member_span(body, len, key, &start, &span) != 0)
+    if (!present)
         return;
     if (span > 0 && body[start] == '"') {
         decoded = cfi_json_span_string(body + start, span);
@@ -176,9 +177,11 @@ static void member_text(const char *body, size_t len, const char *key, char *dst
 
 int cfi_envelope_parse(const char *body, size_t len, cfi_envelope *env, char *why, size_t why_size)
 {
+    static const char *const keys[5] = {"data", "total", "code", "message", "response_id"};
     cf_json_problem problem;
-    size_t start, span;
+    size_t start[5], span[5];
     uint64_t n;
+    int found;
 
     memset(env, 0, sizeof *env);
     if (why_size > 0)
@@ -189,29 +192,32 @@ int cfi_envelope_parse(const char *body, size_t len, cfi_envelope *env, char *wh
         return -1;
     }
     memset(&problem, 0, sizeof problem);
-    if (cf_json_check(body, len, CF_JSON_OBJECT_ONLY, &problem) != 0) {
+    /* The envelope wraps the data: a record nested CF_JSON_MAX_DEPTH deep is acceptable. */
+    if (cf_json_check(body, len, CF_JSON_OBJECT_ONLY | CF_JSON_WRAPPED, &problem) != 0) {
         if (why_size > 0)
             snprintf(why, why_size, "%s at line %d column %d", problem.what, problem.line,
                      problem.column);
         return -1;
     }
-    if (cf_json_member_span(body, len, "data", &start, &span) == 0) {
+    /* One pass over the body for every member (a page is large). */
+    found = cfi_json_member_spans(body, len, keys, 5, start, span);
+    if (found < 0)
+        found = 0;
+    if (found & 1) {
         env->has_data = true;
-        env->data_start = start;
-        env->data_len = span;
+        env->data_start = start[0];
+        env->data_len = span[0];
     }
-    if (cf_json_member_span(body, len, "total", &start, &span) == 0 &&
-        span_uint(body + start, span, &n) == 0) {
+    if ((found & 2) && span_uint(body + start[1], span[1], &n) == 0) {
         env->has_total = true;
         env->total = n;
     }
-    if (cf_json_member_span(body, len, "code", &start, &span) == 0 &&
-        span_uint(body + start, span, &n) == 0 && n < 1000) {
+    if ((found & 4) && span_uint(body + start[2], span[2], &n) == 0 && n < 1000) {
         env->has_code = true;
         env->code = (long)n;
     }
-    member_text(body, len, "message", env->message, sizeof env->message);
-    member_text(body, len, "response_id", env->response_id, sizeof env->response_id);
+    member_text(body, found & 8, start[3], span[3], env->message, sizeof env->message);
+    member_text(body, found & 16, start[4], span[4], env->response_id, sizeof env->response_id);
     return 0;
 }
 

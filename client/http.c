@@ -517,9 +517,19 @@ void cfi_reply_free(cfi_reply *reply)
     reply->len = 0;
 }
 
+/* An element of a `data` array must be acceptable on its own (nesting included). */
+static int element_ok(void *ud, size_t index, const char *elem, size_t len)
+{
+    (void)index;
+    return cf_json_check(elem, len, 0, ud) == 0 ? 0 : 1;
+}
+
 int cfi_reply_data(const cfi_reply *reply, cf_json **out, cf_error *err)
 {
     cf_json_problem problem;
+    const char *data;
+    size_t len;
+    int flags = 0;
 
     *out = NULL;
     if (!reply->body || !reply->env.has_data) {
@@ -527,7 +537,18 @@ int cfi_reply_data(const cfi_reply *reply, cf_json **out, cf_error *err)
         goto fail;
     }
     memset(&problem, 0, sizeof problem);
-    *out = cf_json_parse(reply->body + reply->env.data_start, reply->env.data_len, 0, &problem);
+    data = reply->body + reply->env.data_start;
+    len = reply->env.data_len;
+    /* A list wraps its items: each may nest as deep as one item alone. */
+    if (len > 0 && data[0] == '[') {
+        flags = CF_JSON_WRAPPED;
+        if (cf_json_array_each(data, len, element_ok, &problem) != 0) {
+            cfi_fail(err, CF_ERR_PROTOCOL, reply->status, "an item of `data` is not acceptable "
+                     "JSON: %s", problem.what[0] ? problem.what : "not an array");
+            goto fail;
+        }
+    }
+    *out = cf_json_parse(data, len, flags, &problem);
     if (*out)
         return 0;
     cfi_fail(err, CF_ERR_PROTOCOL, reply->status, "`data` is not acceptable JSON: %s",

@@ -1,5 +1,7 @@
 /* json.c: cf_json values, an exact checked JSON text together with json-c's tree of it. */
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,18 +13,27 @@ struct cf_json {
     char *text;
     size_t len;
     json_object *obj;
+    /* Whether obj is made (read atomically): values of cfi_json_parse_lazy make it on the
+     * first cf_json_object call; depth is json-c's nesting limit for it. */
+    int tree;
+    int depth;
 };
+
+/* Guards the installation of a lazily made tree (the parse itself runs without it). */
+static pthread_mutex_t tree_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* json-c counts the value inside the innermost container as a nesting level of its own,
  * so it needs one level more than the scanner to read every text the scanner accepts. */
 #define JSONC_DEPTH (CF_JSON_MAX_DEPTH + 1)
 
-cf_json *cf_json_parse(const char *text, size_t len, int flags, cf_json_problem *problem)
+static cf_json *parse(const char *text, size_t len, int flags, bool lazy,
+                      cf_json_problem *problem)
 {
     struct json_tokener *tok = NULL;
     json_object *obj = NULL;
     cf_json *value = NULL;
     char *copy = NULL;
+    int depth = JSONC_DEPTH + (flags & CF_JSON_WRAPPED ? CF_JSON_WRAP_LEVELS : 0);
 
     if (cf_json_check(text, len, flags, problem) < 0)
         return NULL;
@@ -31,7 +42,22 @@ cf_json *cf_json_parse(const char *text, size_t len, int flags, cf_json_problem 
         cf_jscan_problem(problem, text, 0, "text of %zu bytes is too large to parse", len);
         return NULL;
     }
-    if (!(copy = malloc(len + 1)) || !(tok = json_tokener_new_ex(JSONC_DEPTH))) {
+    if (lazy) {
+        if (!(copy = malloc(len + 1)) || !(value = malloc(sizeof *value))) {
+            cf_jscan_problem(problem, text, 0, "out of memory");
+            free(copy);
+            return NULL;
+        }
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        value->text = copy;
+        value->len = len;
+        value->obj = NULL;
+        value->tree = 0;
+        value->depth = depth;
+        return value;
+    }
+    if (!(copy = malloc(len + 1)) || !(tok = json_tokener_new_ex(depth))) {
         cf_jscan_problem(problem, text, 0, "out of memory");
         goto cleanup;
     }
@@ -56,6 +82,8 @@ cf_json *cf_json_parse(const char *text, size_t len, int flags, cf_json_problem 
     value->text = copy;
     value->len = len;
     value->obj = obj;
+    value->tree = 1;
+    value->depth = depth;
     copy = NULL;
     obj = NULL;
 cleanup:
@@ -64,6 +92,16 @@ cleanup:
     json_object_put(obj);
     free(copy);
     return value;
+}
+
+cf_json *cf_json_parse(const char *text, size_t len, int flags, cf_json_problem *problem)
+{
+    return parse(text, len, flags, false, problem);
+}
+
+cf_json *cfi_json_parse_lazy(const char *text, size_t len, int flags, cf_json_problem *problem)
+{
+    return parse(text, len, flags, true, problem);
 }
 
 cf_json *cf_json_wrap(json_object *obj)
@@ -86,6 +124,8 @@ cf_json *cf_json_wrap(json_object *obj)
     value->text = copy;
     value->len = len;
     value->obj = obj;
+    value->tree = 1;
+    value->depth = JSONC_DEPTH;
     copy = NULL;
     obj = NULL;
 cleanup:
@@ -101,9 +141,38 @@ const char *cf_json_text(const cf_json *value, size_t *len)
     return value ? value->text : NULL;
 }
 
+/* Makes the tree of a lazy value: parsed without the lock (the text was checked when the
+ * value was made), installed under it unless another thread was first. */
+static void make_tree(cf_json *v)
+{
+    struct json_tokener *tok = json_tokener_new_ex(v->depth);
+    json_object *obj = NULL;
+
+    if (tok) {
+        obj = json_tokener_parse_ex(tok, v->text, (int)v->len + 1);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+            json_object_put(obj);
+            obj = NULL;
+        }
+        json_tokener_free(tok);
+    }
+    pthread_mutex_lock(&tree_lock);
+    if (!v->tree) {
+        v->obj = obj;
+        obj = NULL;
+        __atomic_store_n(&v->tree, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&tree_lock);
+    json_object_put(obj);
+}
+
 json_object *cf_json_object(const cf_json *value)
 {
-    return value ? value->obj : NULL;
+    if (!value)
+        return NULL;
+    if (!__atomic_load_n(&value->tree, __ATOMIC_ACQUIRE))
+        make_tree((cf_json *)value);
+    return value->obj;
 }
 
 void cf_json_free(cf_json *value)

@@ -8,6 +8,16 @@
 
 #include "clappform.h"
 
+/* As cf_json_parse, but the json-c tree is made on the first cf_json_object call, if any
+ * (page records: the filesystem reads their text only). json.c */
+cf_json *cfi_json_parse_lazy(const char *text, size_t len, int flags, cf_json_problem *problem);
+
+/* cf_json_member_span for up to 8 keys in one pass: start[k] and span_len[k] get key k's
+ * value (0 and 0 when absent). Returns a mask of the keys found (bit k), 0 when the text
+ * is not a valid object, -1 for more than 8 keys. json_text.c */
+int cfi_json_member_spans(const char *text, size_t len, const char *const *keys, size_t n,
+                          size_t *start, size_t *span_len);
+
 /* Tokens of cf_jscan_next. Colons and commas are checked but never returned. */
 enum cf_jtok {
     CF_JTOK_ERROR = -1, /* the text is invalid (or memory ran out); the problem is filled */
@@ -33,7 +43,7 @@ struct cf_jscan {
     const unsigned char *text;
     size_t len;
     size_t pos; /* next byte to look at */
-    int flags;  /* CF_JSON_OBJECT_ONLY, CF_JSON_NO_DUP_KEYS */
+    int flags;  /* CF_JSON_OBJECT_ONLY, CF_JSON_NO_DUP_KEYS, CF_JSON_WRAPPED */
     int state;
     /* Open containers after the last token: 1 inside the top-level container, so a
      * CF_JTOK_KEY at depth 1 is a top-level member and a container's own begin and end
@@ -42,7 +52,8 @@ struct cf_jscan {
     size_t tok_start; /* span of the last token in text */
     size_t tok_len;
     bool tok_escaped;                          /* the last string or key holds a backslash escape */
-    unsigned char kind[CF_JSON_MAX_DEPTH + 1]; /* '{' or '[' of each open level, from 1 */
+    unsigned char kind[CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS + 1]; /* '{' or '[' of each
+                                                                      * open level, from 1 */
     struct cf_jkeys *keys;    /* CF_JSON_NO_DUP_KEYS only, allocated on the first key */
     cf_json_problem *problem; /* may be NULL */
 };
@@ -62,7 +73,8 @@ int cf_jscan_problem(cf_json_problem *problem, const char *text, size_t offset, 
 /* Duplicate keys (CF_JSON_NO_DUP_KEYS), compared decoded; json_keys.c. */
 struct cf_jkeys *cf_jkeys_new(void);
 void cf_jkeys_free(struct cf_jkeys *k); /* accepts NULL */
-/* An object opens, or closes, at depth (1..CF_JSON_MAX_DEPTH); objects nest properly. */
+/* An object opens, or closes, at depth (1..CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS);
+ * objects nest properly. */
 void cf_jkeys_open(struct cf_jkeys *k, int depth);
 void cf_jkeys_close(struct cf_jkeys *k, int depth);
 /* Adds the valid key token[0..len) (quotes included) to the object open at depth; the

@@ -148,7 +148,7 @@ struct cf_jkeys {
     size_t nrec, caprec;
     char *arena;
     size_t narena, caparena;
-    struct keylevel level[CF_JSON_MAX_DEPTH + 1];
+    struct keylevel level[CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS + 1];
 };
 
 struct cf_jkeys *cf_jkeys_new(void)
@@ -162,7 +162,7 @@ void cf_jkeys_free(struct cf_jkeys *k)
 
     if (!k)
         return;
-    for (i = 0; i <= CF_JSON_MAX_DEPTH; ++i)
+    for (i = 0; i <= CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS; ++i)
         free(k->level[i].slots);
     free(k->rec);
     free(k->arena);

@@ -370,8 +370,10 @@ static void after_value(struct cf_jscan *s)
 
 static int open_container(struct cf_jscan *s, size_t p, unsigned c)
 {
-    if (s->depth == CF_JSON_MAX_DEPTH)
-        return fail(s, p, "nesting deeper than %d", CF_JSON_MAX_DEPTH);
+    int max = CF_JSON_MAX_DEPTH + (s->flags & CF_JSON_WRAPPED ? CF_JSON_WRAP_LEVELS : 0);
+
+    if (s->depth == max)
+        return fail(s, p, "nesting deeper than %d", max);
     s->kind[++s->depth] = (unsigned char)c;
     if (c == '[') {
         s->state = ST_ARR_FIRST;

@@ -291,48 +291,71 @@ cleanup:
     return rc;
 }
 
-int cf_json_member_span(const char *text, size_t len, const char *key, size_t *start,
-                        size_t *span_len)
+int cfi_json_member_spans(const char *text, size_t len, const char *const *keys, size_t n,
+                          size_t *start, size_t *span_len)
 {
     struct cf_jscan s;
-    size_t key_len, value_start = 0, found_start = 0, found_len = 0;
-    bool wanted = false, found = false, first = true;
-    int tok;
+    size_t key_len[8], value_start = 0;
+    unsigned found = 0;
+    bool first = true;
+    int tok, wanted = -1;
 
-    if (start)
-        *start = 0;
-    if (span_len)
-        *span_len = 0;
-    if (!key)
+    if (n > 8)
         return -1;
-    key_len = strlen(key);
-    cf_jscan_init(&s, text, len, 0, NULL);
+    for (size_t k = 0; k < n; k++) {
+        start[k] = span_len[k] = 0;
+        key_len[k] = keys[k] ? strlen(keys[k]) : 0;
+    }
+    /* Top-level members only: the text may wrap values (an envelope around a page). */
+    cf_jscan_init(&s, text, len, CF_JSON_WRAPPED, NULL);
     while ((tok = cf_jscan_next(&s)) > 0) {
         if (first && tok != CF_JTOK_OBJECT)
             break;
         first = false;
         if (tok == CF_JTOK_KEY) {
-            if (s.depth == 1)
-                wanted =
-                    cf_jscan_string_is(text + s.tok_start, s.tok_len, s.tok_escaped, key, key_len);
+            if (s.depth == 1) {
+                wanted = -1;
+                for (size_t k = 0; k < n && wanted < 0; k++)
+                    if (keys[k] && cf_jscan_string_is(text + s.tok_start, s.tok_len,
+                                                      s.tok_escaped, keys[k], key_len[k]))
+                        wanted = (int)k;
+            }
         } else if ((tok == CF_JTOK_OBJECT || tok == CF_JTOK_ARRAY) && s.depth == 2) {
             value_start = s.tok_start;
-        } else if (s.depth == 1 && wanted) {
-            /* a scalar member value, or the closing bracket of a container one */
-            found = true;
-            found_start =
+        } else if (s.depth == 1 && wanted >= 0) {
+            /* a scalar member value, or the closing bracket of a container one; a key
+             * repeated counts with its last value */
+            found |= 1u << wanted;
+            start[wanted] =
                 tok == CF_JTOK_OBJECT_END || tok == CF_JTOK_ARRAY_END ? value_start : s.tok_start;
-            found_len = s.tok_start + s.tok_len - found_start;
-            wanted = false;
+            span_len[wanted] = s.tok_start + s.tok_len - start[wanted];
+            wanted = -1;
         }
     }
     cf_jscan_fini(&s);
-    if (tok != CF_JTOK_END || !found)
+    if (tok != CF_JTOK_END)
+        found = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!(found & (1u << k)))
+            start[k] = span_len[k] = 0;
+    return (int)found;
+}
+
+int cf_json_member_span(const char *text, size_t len, const char *key, size_t *start,
+                        size_t *span_len)
+{
+    size_t st, sp;
+
+    if (start)
+        *start = 0;
+    if (span_len)
+        *span_len = 0;
+    if (!key || cfi_json_member_spans(text, len, &key, 1, &st, &sp) <= 0)
         return -1;
     if (start)
-        *start = found_start;
+        *start = st;
     if (span_len)
-        *span_len = found_len;
+        *span_len = sp;
     return 0;
 }
 
@@ -397,7 +420,8 @@ int cf_json_array_each(const char *text, size_t len, cf_json_element_fn fn, void
     size_t p, end, index;
     int rc;
 
-    if (!fn || cf_json_check(text, len, 0, NULL) < 0)
+    /* The elements may nest CF_JSON_MAX_DEPTH deep; fn checks each one it takes. */
+    if (!fn || cf_json_check(text, len, CF_JSON_WRAPPED, NULL) < 0)
         return -1;
     p = skip_ws(text, len, 0);
     if (text[p] != '[')

@@ -14,6 +14,12 @@ static int with_id(const char *text, size_t len, const char *id, cf_json **out, 
     int rc = -1;
 
     *out = NULL;
+    /* An answer's envelope may carry a value nested deeper than a record may be. */
+    memset(&problem, 0, sizeof problem);
+    if (cf_json_check(text, len, 0, &problem) != 0) {
+        cfi_fail(err, CF_ERR_PROTOCOL, 0, "the record is not acceptable JSON: %s", problem.what);
+        goto cleanup;
+    }
     quoted = cfi_json_quote(id);
     if (!quoted || cf_json_compact(text, len, "_id", "_id", quoted, &made, &made_len) != 0) {
         cfi_fail(err, CF_ERR_NOMEM, 0, "cannot put the record's _id back");

@@ -37,6 +37,19 @@ time_t cache_wall(cache *c)
     return time(NULL);
 }
 
+uint32_t cache_stamp(cache *c, double t)
+{
+    double d = (t - c->mono_base) * 10.0;
+    if (d <= 0)
+        return 0;
+    return d >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+double cache_stamp_time(const cache *c, uint32_t stamp)
+{
+    return c->mono_base + (double)stamp / 10.0;
+}
+
 bool cache_is_fresh(cache *c, double t)
 {
     /* ttl 0: nothing is ever fresh, every question fetches. */
@@ -348,6 +361,14 @@ static int list_fetch(cache *c, enum list_id id, const rlist *old, rlist **out, 
         log_warning("%zu entr%s of the %s list not shown (no usable \"%s\")", b.skipped,
                     b.skipped == 1 ? "y" : "ies", id == L_VERSION ? "version" :
                     (b.res->dir ? b.res->dir : "collections"), b.res->key_field);
+    if (b.skipped && b.n == 0 && id != L_VERSION) {
+        /* Entries came and none is usable: a broken answer, not an empty list. */
+        err->kind = CF_ERR_PROTOCOL;
+        snprintf(err->message, sizeof err->message, "no entry of the %s list has a usable \"%s\"",
+                 b.res->dir ? b.res->dir : "collections", b.res->key_field);
+        rc = -EIO;
+        goto cleanup;
+    }
     if (b.n) /* qsort(NULL, 0, ...) is undefined */
         qsort(b.e, b.n, sizeof *b.e, cmp_rentry);
     for (size_t i = 0; i < b.n; i++) {
@@ -684,6 +705,7 @@ int cache_new(const cache_config *cfg, const cache_source *src, cache **out)
         return -ENOMEM;
     }
     c->mount_time = cfg->mount_time ? cfg->mount_time : cache_wall(c);
+    c->mono_base = cache_mono(c);
     lru_init(&c->lru, cfg->content_budget, cache_evict_cb, c);
     *out = c;
     return 0;

@@ -36,6 +36,7 @@ typedef struct cache_config {
     double (*mono)(void *ud);
     time_t (*wall)(void *ud);
     void *clock_ud;
+    unsigned page_size;      /* records a listing page holds (what a listing costs); 0: 500 */
 } cache_config;
 
 typedef struct cache cache;

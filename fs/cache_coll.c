@@ -97,7 +97,7 @@ static bool record_fresh(cache *c, const cstore *s, const recs_entry *e)
 {
     if (s->complete && cache_is_fresh(c, s->listed))
         return true;
-    return (e->flags & RECS_FETCHED) && cache_is_fresh(c, (double)e->fetched_ms / 1000.0);
+    return (e->flags & RECS_FETCHED) && cache_is_fresh(c, cache_stamp_time(c, e->fetched));
 }
 
 /* The time of a record first seen: its ObjectId's, else the mount's (first listing) or now. */
@@ -113,7 +113,7 @@ static uint32_t first_time(cache *c, const char *key, bool seen_before)
 static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool existed)
 {
     recs_entry *e = &s->r.e[i];
-    uint64_t sum = render_checksum(item->data, item->len);
+    uint32_t sum = RECS_SUM(render_checksum(item->data, item->len));
 
     if (existed && e->sum != sum) {
         e->mtime = (uint32_t)cache_wall(c);
@@ -145,26 +145,52 @@ typedef struct listing {
     uint32_t *pos;    /* server position of each entry of ns */
     size_t pos_cap;
     size_t no_id, dups;
+    bool reserved;    /* the table was sized from the first page's total */
     int rc;
 } listing;
 
 /* Makes a record's file name (suffix cut off), key and content, without the lock. */
+/* The record's "_id" (a non-empty string without NUL), malloc'ed in *key; 1 when it has
+ * none, -ENOMEM. Read from the text: the json-c tree is made only for an _id written with
+ * escapes (so a listing parses no record into a tree). */
+static int record_id(const cf_json *rec, char **key)
+{
+    size_t len, start, span;
+    const char *text = cf_json_text(rec, &len);
+    json_object *idv;
+
+    *key = NULL;
+    if (!text || cf_json_member_span(text, len, "_id", &start, &span) != 0 || span < 2 ||
+        text[start] != '"')
+        return 1;
+    if (!memchr(text + start + 1, '\\', span - 2)) {
+        if (span == 2)
+            return 1;
+        *key = strndup(text + start + 1, span - 2);
+        return *key ? 0 : -ENOMEM;
+    }
+    if (!json_object_object_get_ex(cf_json_object(rec), "_id", &idv) ||
+        !json_object_is_type(idv, json_type_string) || !json_object_get_string(idv)[0] ||
+        strlen(json_object_get_string(idv)) != (size_t)json_object_get_string_len(idv))
+        return 1;
+    *key = strdup(json_object_get_string(idv));
+    return *key ? 0 : -ENOMEM;
+}
+
 static int prepare(const cf_json *rec, prepared *p, size_t *no_id)
 {
-    json_object *obj = cf_json_object(rec), *idv;
     const char *text;
     char *out = NULL, *name = NULL;
     size_t len, out_len, nlen, slen = strlen(LAYOUT_SUFFIX);
+    int rc;
 
     memset(p, 0, sizeof *p);
-    if (!obj || !json_object_object_get_ex(obj, "_id", &idv) ||
-        !json_object_is_type(idv, json_type_string) || !json_object_get_string(idv)[0] ||
-        strlen(json_object_get_string(idv)) != (size_t)json_object_get_string_len(idv)) {
+    rc = record_id(rec, &p->key);
+    if (rc == 1) {
         (*no_id)++;
         return 0;
     }
-    p->key = strdup(json_object_get_string(idv));
-    if (!p->key || names_encode(p->key, LAYOUT_SUFFIX, &name) != 0)
+    if (rc != 0 || names_encode(p->key, LAYOUT_SUFFIX, &name) != 0)
         goto nomem;
     nlen = strlen(name) - slen;
     name[nlen] = '\0';
@@ -184,6 +210,35 @@ nomem:
     return -ENOMEM;
 }
 
+/* The first page tells how many records come: the table is made that large at once (no
+ * growth by doubling, no rehashing), its names sized after this page's. At most
+ * RESERVE_MAX records are believed. Under the lock (evictions write into entries). */
+#define RESERVE_MAX (2u << 20)
+static void reserve(listing *L, const cf_page *page, const prepared *prep)
+{
+    size_t n = page->total < RESERVE_MAX ? page->total : RESERVE_MAX, names = 0, got = 0;
+
+    L->reserved = true;
+    for (size_t i = 0; i < page->count; i++) {
+        if (!prep[i].item)
+            continue;
+        names += strlen(prep[i].name) + 1;
+        if (strcmp(prep[i].name, prep[i].key) != 0)
+            names += strlen(prep[i].key) + 1;
+        got++;
+    }
+    if (n <= page->count || got == 0)
+        return;
+    if (recs_reserve(&L->ns->r, (uint32_t)n, names / got * n + names / got * n / 16) == 0 &&
+        n > L->pos_cap) {
+        uint32_t *np = realloc(L->pos, n * sizeof *np);
+        if (np) {
+            L->pos = np;
+            L->pos_cap = n;
+        }
+    }
+}
+
 static int page_cb(void *ud, const cf_page *page)
 {
     listing *L = ud;
@@ -199,6 +254,8 @@ static int page_cb(void *ud, const cf_page *page)
         rc = prepare(page->records[i], &prep[i], &L->no_id);
 
     pthread_mutex_lock(&c->lock);
+    if (rc == 0 && !L->reserved)
+        reserve(L, page, prep);
     for (size_t i = 0; i < page->count && rc == 0; i++) {
         prepared *p = &prep[i];
         uint32_t idx, was;
@@ -310,15 +367,28 @@ static int store_list(cache *c, const char *app, const char *slug, cf_error *err
     if (L.no_id)
         log_warning("%zu record%s of %s/%s not shown: no string \"_id\"", L.no_id,
                     L.no_id == 1 ? "" : "s", app, slug);
+    if (res.rc == 0 && L.no_id && L.ns->r.n == 0) {
+        /* Records came and none has an _id: a broken answer, not an empty collection. */
+        res.err.kind = CF_ERR_PROTOCOL;
+        snprintf(res.err.message, sizeof res.err.message,
+                 "no record of %s/%s has a string \"_id\"", app, slug);
+        res.rc = -EIO;
+    }
     if (L.dups)
         log_info("%zu record%s of %s/%s came twice while listing (the collection changed)",
                  L.dups, L.dups == 1 ? "" : "s", app, slug);
 
     pthread_mutex_lock(&c->lock);
-    if (res.rc == 0) {
+    slot = slot_find(c, app, slug);
+    if (res.rc == 0 && slot && slot->cur->complete && slot->cur->listed > start) {
+        /* A listing that began after this one is in already: it is the newer. */
+    } else if (res.rc == 0) {
         recs_shrink(&L.ns->r); /* under the lock: evictions write into the entries */
         L.ns->listed = start;
-        L.ns->complete = true;
+        /* A record saved or deleted here while the pages came (another thread) is newer
+         * than they are: the listing is kept, not as the whole collection, so lookups of
+         * names it lacks ask the server, and the next readdir lists again. */
+        L.ns->complete = !(slot && slot->changed >= start);
         res.rc = slot_install(c, L.ns);
         if (res.rc == 0)
             L.ns = NULL;
@@ -336,6 +406,44 @@ done:
 /* ------------------------------------------------------------------------- */
 /* One record                                                                 */
 /* ------------------------------------------------------------------------- */
+
+/* Records of a listed collection whose listing expired are fetched one by one, until
+ * within one TTL as many were fetched as a listing of the collection has pages (and at
+ * least RELIST_MIN): then the next such read lists the collection again. A reader going
+ * through the whole collection costs at most about twice the requests of the cheaper way,
+ * and a few reads stay single GETs. Both under the lock. */
+#define RELIST_MIN 8
+
+static bool listing_expired(cache *c, const cstore *s)
+{
+    return s->complete && c->cfg.ttl > 0 && !cache_is_fresh(c, s->listed);
+}
+
+/* A GET of a record of s goes out: counted when s is an expired listing. */
+static void count_stale_get(cache *c, cstore *s)
+{
+    double now;
+
+    if (!listing_expired(c, s))
+        return;
+    now = cache_mono(c);
+    if (s->stale_gets == 0 || now - s->stale_since >= c->cfg.ttl) {
+        s->stale_gets = 0;
+        s->stale_since = now;
+    }
+    s->stale_gets++;
+}
+
+static bool relist_due(cache *c, const cstore *s)
+{
+    size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500;
+    size_t pages = (s->r.n + per_page - 1) / per_page;
+
+    if (!listing_expired(c, s) || s->stale_gets == 0 ||
+        cache_mono(c) - s->stale_since >= c->cfg.ttl)
+        return false;
+    return s->stale_gets >= (pages > RELIST_MIN ? pages : RELIST_MIN);
+}
 
 /* GETs one record and records what it showed. Under the lock. On success res->content is
  * a reference for the caller and res->attr its attributes; res->changed tells that a size
@@ -371,6 +479,9 @@ static int record_fetch(cache *c, const char *app, const char *slug, const char 
 
     start = cache_mono(c);
     c->stats.record_gets++;
+    slot = slot_find(c, app, slug);
+    if (slot)
+        count_stale_get(c, slot->cur);
     pthread_mutex_unlock(&c->lock);
     if (c->src.record_get(c->src.ud, app, slug, id, &rec, &res->err) != 0) {
         res->rc = -fs_errno(&res->err);
@@ -412,7 +523,7 @@ static int record_fetch(cache *c, const char *app, const char *slug, const char 
         }
         if (res->rc == 0 || res->rc == -ENOENT) {
             e->flags |= RECS_FETCHED;
-            e->fetched_ms = (int64_t)(start * 1000.0);
+            e->fetched = cache_stamp(c, start);
         }
     } else if (s && res->rc == 0) {
         int added = recs_add(&s->r, name, id, &idx);
@@ -423,7 +534,7 @@ static int record_fetch(cache *c, const char *app, const char *slug, const char 
             e->mtime = first_time(c, id, s->complete);
             record_set(c, s, idx, item, false);
             e->flags |= RECS_FETCHED;
-            e->fetched_ms = (int64_t)(start * 1000.0);
+            e->fetched = cache_stamp(c, start);
         }
     }
     if (res->rc == 0) {
@@ -471,8 +582,8 @@ static bool record_stale(cache *c, const layout_path *p, const char *app, const 
     if ((e->flags & RECS_GONE) || (content && !e->content))
         return false;
     fetched = slot->cur->complete ? slot->cur->listed : 0;
-    if ((e->flags & RECS_FETCHED) && (double)e->fetched_ms / 1000.0 > fetched)
-        fetched = (double)e->fetched_ms / 1000.0;
+    if ((e->flags & RECS_FETCHED) && cache_stamp_time(c, e->fetched) > fetched)
+        fetched = cache_stamp_time(c, e->fetched);
     snprintf(what, sizeof what, "apps/%s/%s/%s", p->app, p->coll, p->name);
     if (!cache_serve_stale(c, rc, err, fetched, what))
         return false;
@@ -514,6 +625,12 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
             }
             if (fresh && (!content || e->content)) {
                 entry_attr(e, attr);
+                /* A save's content: an open reads around the kernel's cache until a
+                 * getattr has shown the new size. */
+                if (content && changed && (e->flags & RECS_UNSHOWN))
+                    *changed = true;
+                if (!content)
+                    e->flags &= ~(uint32_t)RECS_UNSHOWN;
                 if (content) {
                     lru_item_ref(e->content);
                     lru_touch(&c->lru, e->content);
@@ -547,6 +664,22 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
                     goto cleanup;
                 continue;
             }
+        }
+        if (attempt == 0 && s && relist_due(c, s)) {
+            /* Records of an expired listing read one after another: one listing again
+             * instead of a GET each (single-flight: readers at the same time share it). */
+            if (store_list(c, app, slug, err) == 0) {
+                free(id);
+                id = NULL;
+                continue;
+            }
+            /* Failed: the count starts again, and this read asks for its record alone. */
+            slot = slot_find(c, app, slug);
+            if (slot) {
+                slot->cur->stale_gets = 0;
+                slot->cur->stale_since = cache_mono(c);
+            }
+            cf_error_clear(err);
         }
         rc = record_fetch(c, app, slug, id, name, &res);
         if (rc && record_stale(c, p, app, slug, name, rc, &res.err, attr, content)) {
@@ -622,6 +755,14 @@ cstore *cache_store_of(cache *c, const char *app, const char *slug, bool make)
         return NULL;
     }
     return s;
+}
+
+void cache_store_touch(cache *c, const char *app, const char *slug)
+{
+    cslot *slot = slot_find(c, app, slug);
+
+    if (slot)
+        slot->changed = cache_mono(c);
 }
 
 void cache_record_install(cache *c, cstore *s, uint32_t i, lru_item *item, bool existed)

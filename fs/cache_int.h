@@ -40,11 +40,16 @@ typedef struct cstore {
     recs r;
     double listed;       /* monotonic seconds of the listing */
     bool complete;       /* made by a listing (else only records fetched one by one) */
+    /* After the listing expired: GETs of its records since stale_since (cache_coll.c:
+     * past a listing's worth within one TTL, the collection is listed again instead). */
+    uint32_t stale_gets;
+    double stale_since;
 } cstore;
 
 typedef struct cslot {
     struct cslot *next;
     cstore *cur;
+    double changed;      /* monotonic seconds of the last save or delete of a record here */
 } cslot;
 
 /* The outcome of a fetch, handed to every thread that waited for it. */
@@ -77,6 +82,7 @@ struct cache {
     flight *flights;
     cache_stats stats;
     double valid_after;    /* after cache_drop_all: what was fetched before this is stale */
+    double mono_base;      /* the monotonic clock when the cache was made (cache_stamp) */
     bool stale_on_error;   /* cache_set_stale_on_error */
     struct calias *aliases; /* write side: names kept for keys a server assigned */
 };
@@ -84,6 +90,10 @@ struct cache {
 /* Clocks. */
 double cache_mono(cache *c);
 time_t cache_wall(cache *c);
+/* A monotonic time as a record entry keeps it (recs_entry.fetched): tenths of a second
+ * since the cache was made, rounded down (so freshness never lasts longer), and back. */
+uint32_t cache_stamp(cache *c, double t);
+double cache_stamp_time(const cache *c, uint32_t stamp);
 /* Whether something fetched at monotonic time t is still fresh. */
 bool cache_is_fresh(cache *c, double t);
 
@@ -134,6 +144,8 @@ void cache_evict_cb(void *ud, lru_item *item);
  * empty and incomplete when `make` and there is none); a record's new content; a store
  * made and installed; a collection's stores forgotten (all of app's when slug is NULL). */
 cstore *cache_store_of(cache *c, const char *app, const char *slug, bool make);
+/* A record of the collection was saved or deleted now (a listing in flight is older). */
+void cache_store_touch(cache *c, const char *app, const char *slug);
 void cache_record_install(cache *c, cstore *s, uint32_t i, lru_item *item, bool existed);
 cstore *cache_store_make(const char *app, const char *slug);
 int cache_store_put(cache *c, cstore *s);

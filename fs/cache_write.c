@@ -318,8 +318,9 @@ int cache_put_record(cache *c, const char *app, const char *slug, const char *na
         s->r.e[idx].mtime = (uint32_t)cache_wall(c);
     }
     cache_record_install(c, s, idx, item, existed);
-    s->r.e[idx].flags |= RECS_FETCHED;
-    s->r.e[idx].fetched_ms = (int64_t)(cache_mono(c) * 1000.0);
+    s->r.e[idx].flags |= RECS_FETCHED | RECS_UNSHOWN;
+    cache_store_touch(c, app, slug);
+    s->r.e[idx].fetched = cache_stamp(c, cache_mono(c));
     keep_name(c, -1, app, slug, key, name, LAYOUT_SUFFIX);
     if (attr) {
         memset(attr, 0, sizeof *attr);
@@ -377,13 +378,37 @@ void cache_drop_record(cache *c, const char *app, const char *slug, const char *
 
     pthread_mutex_lock(&c->lock);
     s = cache_store_of(c, app, slug, false);
+    cache_store_touch(c, app, slug);
     if (s && recs_find(&s->r, name, stem_len(name), &idx) == 0) {
         recs_entry *e = &s->r.e[idx];
         e->flags |= RECS_GONE | RECS_FETCHED;
-        e->fetched_ms = (int64_t)(cache_mono(c) * 1000.0);
+        e->fetched = cache_stamp(c, cache_mono(c));
         if (e->content) {
             lru_remove(&c->lru, e->content);
             e->content = NULL;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void cache_forget_record(cache *c, const char *app, const char *slug, const char *name)
+{
+    cstore *s;
+    uint32_t idx;
+
+    pthread_mutex_lock(&c->lock);
+    s = cache_store_of(c, app, slug, false);
+    cache_store_touch(c, app, slug);
+    if (s) {
+        /* Neither the listing (it may lack the record, or have it) nor the content. */
+        s->complete = false;
+        if (recs_find(&s->r, name, stem_len(name), &idx) == 0) {
+            recs_entry *e = &s->r.e[idx];
+            e->flags &= ~(uint32_t)(RECS_FETCHED | RECS_GONE);
+            if (e->content) {
+                lru_remove(&c->lru, e->content);
+                e->content = NULL;
+            }
         }
     }
     pthread_mutex_unlock(&c->lock);

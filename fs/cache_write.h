@@ -29,6 +29,10 @@ int cache_put_record(cache *c, const char *app, const char *slug, const char *na
                      const char *key, const char *data, size_t len, cache_attr *attr);
 /* The record is gone (deleted through the mount): hidden until listed again. */
 void cache_drop_record(cache *c, const char *app, const char *slug, const char *name);
+/* A save or delete of the record failed after its request may have reached the server
+ * (a timeout, a 5xx, an answer that could not be read): what the cache holds of it is not
+ * trusted any more; the next look at it asks the server. */
+void cache_forget_record(cache *c, const char *app, const char *slug, const char *name);
 
 /* The same for list entries: kind CF_APP (name: the app's directory name, data: its
  * .app.json), CF_COLLECTION (app: the app's key), CF_QUERY ... CF_USER. A list not

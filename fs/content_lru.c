@@ -47,8 +47,7 @@ static void unlink_item(lru *l, lru_item *item)
 {
     item->prev->next = item->next;
     item->next->prev = item->prev;
-    item->prev = item->next = NULL;
-    item->resident = false;
+    item->prev = item->next = NULL; /* not resident */
     l->used -= lru_item_cost(item);
     l->count--;
 }
@@ -76,23 +75,22 @@ static void shrink(lru *l)
 
 bool lru_insert(lru *l, lru_item *item, void *owner, uint32_t index)
 {
-    if (item->resident)
+    if (item->next)
         lru_remove(l, item);
     lru_item_ref(item);
     item->owner = owner;
     item->index = index;
-    item->resident = true;
     link_front(l, item);
     l->used += lru_item_cost(item);
     l->count++;
     /* Check before shrinking: shrink may drop the last reference but the caller holds one. */
     shrink(l);
-    return item->resident;
+    return item->next != NULL;
 }
 
 void lru_touch(lru *l, lru_item *item)
 {
-    if (!item->resident || l->head.next == item)
+    if (!item->next || l->head.next == item)
         return;
     item->prev->next = item->next;
     item->next->prev = item->prev;
@@ -101,7 +99,7 @@ void lru_touch(lru *l, lru_item *item)
 
 void lru_remove(lru *l, lru_item *item)
 {
-    if (!item || !item->resident)
+    if (!item || !item->next)
         return;
     unlink_item(l, item);
     lru_item_unref(item);

@@ -9,13 +9,12 @@
 /* One rendered file content. The bytes never change once made; the item is shared by
  * reference count (atomic: open files drop theirs without any lock). While resident it is
  * also on its LRU's list and its owner (the record that shows it) points at it; the LRU
- * holds one reference for that. prev/next/owner/index/resident are guarded by the lock
- * of the LRU's user. */
+ * holds one reference for that (resident: next is not NULL). prev/next/owner/index are
+ * guarded by the lock of the LRU's user. A header is 40 bytes. */
 typedef struct lru_item {
     struct lru_item *prev, *next;
     void *owner;      /* opaque to the LRU: who points at this item while it is resident */
     uint32_t index;   /* the owner's slot */
-    bool resident;
     int refs;         /* atomic */
     size_t len;
     char data[];      /* len bytes, then a NUL */

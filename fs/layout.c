@@ -88,6 +88,10 @@ int layout_parse(const char *path, layout_path *out)
     for (size_t i = 0; i < n; i++)
         if (!part[i][0] || strcmp(part[i], ".") == 0 || strcmp(part[i], "..") == 0)
             return -ENOENT;
+    /* FUSE passes names up to 1024 bytes: longer than any file name here (as ext4 says). */
+    for (size_t i = 0; i < n; i++)
+        if (strlen(part[i]) > NAME_MAX)
+            return -ENAMETOOLONG;
 
     if (n == 0) {
         out->kind = LAYOUT_ROOT;

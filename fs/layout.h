@@ -76,7 +76,8 @@ typedef struct layout_path {
 /* Parses an absolute path as the kernel gives it ("/", "/apps/x", no trailing slash, no
  * "." or ".." components). Returns 0, or -ENOENT when no node can have that path (wrong
  * depth, a record name without ".json", a name starting with '.' that is not ours...),
- * -ENAMETOOLONG when it does not fit. Touches no cache and sends nothing. */
+ * -ENAMETOOLONG when it does not fit or a name is longer than NAME_MAX bytes. Touches no
+ * cache and sends nothing. */
 int layout_parse(const char *path, layout_path *out);
 
 /* Whether the node of a kind is a directory. */

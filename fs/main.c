@@ -15,6 +15,7 @@
 #include "opts.h"
 #include "source.h"
 #include "stats.h"
+#include "uploader.h"
 
 /* libfuse's own messages go through our log too. libfuse writes some lines in pieces, so
  * pieces are gathered (per thread) until the newline. */
@@ -161,6 +162,7 @@ int main(int argc, char *argv[])
     memset(&ccfg, 0, sizeof ccfg);
     ccfg.ttl = o.cache_ttl;
     ccfg.content_budget = o.cache_mib << 20;
+    ccfg.page_size = o.page_size > 0 ? (unsigned)o.page_size : 0;
     source_from_client(client, &src);
     if (cache_new(&ccfg, &src, &fscache) != 0) {
         log_error("out of memory");
@@ -196,6 +198,19 @@ int main(int argc, char *argv[])
                                          : "");
         goto cleanup;
     }
+    /* -o async_uploads: the journal is taken (and what a crashed mount left in it loaded,
+     * shown at once, sent first) before mounting. */
+    if (o.async_uploads && o.ro) {
+        log_warning("-o async_uploads is ignored on a read-only mount");
+    } else if (o.async_uploads) {
+        jr_config jc = {.x = &ctx, .url = o.url, .username = o.username,
+                        .workers = o.workers, .backoff = o.backoff,
+                        .foreground = o.foreground};
+        if (jr_open(&jc, errbuf, sizeof errbuf) != 0) {
+            log_error("%s", errbuf);
+            goto cleanup;
+        }
+    }
     if (fuse_mount(fuse, mountpoint) != 0)
         goto cleanup;
     mounted = true;
@@ -218,12 +233,14 @@ int main(int argc, char *argv[])
     }
 
 cleanup:
+    jr_detach(); /* async uploads: no more notices to the kernel */
     if (handlers)
         fuse_remove_signal_handlers(fuse_get_session(fuse));
     if (mounted)
         fuse_unmount(fuse);
     if (fuse)
         fuse_destroy(fuse);
+    jr_close(); /* after the drain (FUSE destroy), before the client goes */
     cache_free(fscache);
     cf_client_free(client);
     if (curl_ready)

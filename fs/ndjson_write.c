@@ -26,6 +26,7 @@
 #include "cache_ndjson.h"
 #include "errmap.h"
 #include "log.h"
+#include "uploader.h"
 
 /* A JSON array of records being built: "[" rec ("," rec)* and, once closed, "]". */
 typedef struct wchunk {
@@ -170,7 +171,8 @@ static int send_first(nd_writer *w)
     if (!w->held)
         w->held_tail = NULL;
     w->held_bytes -= c->len;
-    records = cf_json_parse(c->text, c->len, 0, &problem);
+    /* An array of checked lines: each may nest as deep as a record alone. */
+    records = cf_json_parse(c->text, c->len, CF_JSON_WRAPPED, &problem);
     if (!records) {
         /* Every line was checked: only memory can be missing here. */
         log_error("write %s/%s: a chunk of %zu records is not JSON: %s", w->app, w->slug,
@@ -178,6 +180,7 @@ static int send_first(nd_writer *w)
         chunk_free(c);
         return spoil(w, -ENOMEM);
     }
+    jr_wait_all(); /* async uploads: pending record changes go first */
     if ((w->replace ? cf_df_replace : cf_df_append)(w->client, w->app, w->slug, records,
                                                     &err) != 0) {
         rc = -fs_errno(&err);
@@ -420,6 +423,7 @@ static int flush_locked(nd_writer *w)
         cf_error err;
         char text[1400];
         /* Truncated and nothing written: the collection is emptied. */
+        jr_wait_all();
         if (cf_df_empty(w->client, w->app, w->slug, &err) != 0) {
             rc = -fs_errno(&err);
             log_error("empty %s/%s: %s %s: %s", w->app, w->slug, err.method, err.path,
@@ -502,6 +506,7 @@ int nd_empty(cf_client *client, cache *fscache, const char *app, const char *slu
     char text[1400];
     int rc = 0;
 
+    jr_wait_all();
     if (cf_df_empty(client, app, slug, &err) != 0) {
         rc = -fs_errno(&err);
         log_error("empty %s/%s: %s %s: %s", app, slug, err.method, err.path,

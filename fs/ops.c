@@ -11,6 +11,7 @@
 #include "names.h"
 #include "ndjson.h"
 #include "ops_write.h"
+#include "uploader.h"
 
 fs_ctx *ops_ctx(void)
 {
@@ -41,8 +42,10 @@ void ops_report(const char *op, const char *path, int rc, const cf_error *err)
         fs_error_text(err, text, sizeof text);
         if (rc == -ENOENT)
             log_debug("%s %s: %s", op, path, text);
-        else
+        else if (err->method[0])
             log_error("%s %s: %s %s: %s", op, path, err->method, err->path, text);
+        else /* found in an answer that came: no request to name */
+            log_error("%s %s: %s", op, path, text);
         errlog_add(op, path, -rc, err); /* .clappfs/errors */
     } else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EISDIR) {
         log_warning("%s %s: %s", op, path, strerror(-rc));
@@ -76,6 +79,7 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
         conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     log_info("mounted %s on %s%s", x->url, x->mountpoint, x->ro ? " (read-only)" : "");
+    jr_start(fuse_get_context()->fuse); /* async uploads: the journal's workers */
     /* Said on stderr before detaching; the system log hears it too. */
     if (x->insecure && x->daemon)
         log_warning("-o insecure: the server's TLS certificate is not verified");
@@ -85,6 +89,7 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void ops_destroy(void *private_data)
 {
     fs_ctx *x = private_data;
+    jr_drain(); /* async uploads: what is pending is sent before the client goes */
     wr_destroy(); /* local-only files and buffers go with the mount */
     if (x)
         log_info("unmounted %s", x->mountpoint);

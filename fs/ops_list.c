@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache_write.h"
+#include "uploader.h"
 #include "wnode.h"
 
 /* ------------------------------------------------------------------------- */
@@ -20,6 +21,10 @@ typedef struct ov_entry {
     int what;
     cache_attr attr;
     struct timespec mtime;
+    /* A file being written or saved: its size changes with the save, after this snapshot
+     * was taken. Listed without attributes, so that a later chunk of the listing never
+     * gives the kernel a size older than the save (a read of the file would be cut). */
+    bool no_attr;
 } ov_entry;
 
 struct wr_overlay {
@@ -50,6 +55,7 @@ static void collect(void *ud, const wnode *n, const char *name)
     if (!e->name)
         return;
     e->what = n->state == WN_HIDDEN ? OV_HIDE : OV_ADD;
+    e->no_attr = n->state == WN_OPEN || n->state == WN_NEW;
     wn_attr(n, &e->attr, &e->mtime);
     ov->n++;
 }
@@ -63,6 +69,41 @@ static ov_entry *ov_find(const wr_overlay *ov, const char *name)
 {
     ov_entry key = {.name = (char *)name};
     return ov->n ? bsearch(&key, ov->e, ov->n, sizeof *ov->e, cmp_ov) : NULL;
+}
+
+/* async uploads: the names with a pending change (uploader.h) that no node shows: a put
+ * is shown with its size, a delete hidden. ov->e[0..nodes) is sorted. */
+typedef struct pend_ctx {
+    wr_overlay *ov;
+    size_t nodes;
+} pend_ctx;
+
+static void collect_pending(void *ud, const char *name, bool deleted, const cache_attr *a,
+                            const struct timespec *mt)
+{
+    pend_ctx *pc = ud;
+    wr_overlay *ov = pc->ov;
+    ov_entry key = {.name = (char *)name}, *e;
+
+    if (pc->nodes && bsearch(&key, ov->e, pc->nodes, sizeof *ov->e, cmp_ov))
+        return;
+    if (ov->n == ov->cap) {
+        size_t nc = ov->cap ? ov->cap * 2 : 8;
+        ov_entry *ne = realloc(ov->e, nc * sizeof *ne);
+        if (!ne)
+            return;
+        ov->e = ne;
+        ov->cap = nc;
+    }
+    e = &ov->e[ov->n];
+    e->name = strdup(name);
+    if (!e->name)
+        return;
+    e->what = deleted ? OV_HIDE : OV_ADD;
+    e->no_attr = true; /* pending: shown as the server's once sent, another size */
+    e->attr = *a;
+    e->mtime = *mt;
+    ov->n++;
 }
 
 /* The metadata file of an app or collection is listed last, after the records and local
@@ -109,6 +150,12 @@ wr_overlay *wr_overlay_take(fs_ctx *x, const char *dir, cache_dir *snap)
     wn_lock();
     wn_each_in(dir, collect, ov);
     wn_unlock();
+    if (jr_on()) {
+        pend_ctx pc = {ov, ov->n};
+        if (ov->n > 1)
+            qsort(ov->e, ov->n, sizeof *ov->e, cmp_ov);
+        jr_each_in(dir, collect_pending, &pc);
+    }
     for (size_t i = 0; i < ov->n; i++)
         if (ov->e[i].what == OV_ADD && cache_dir_has(x->cache, snap, ov->e[i].name))
             ov->e[i].what = OV_OVERRIDE;
@@ -145,7 +192,7 @@ int wr_overlay_filter(wr_overlay *ov, const char *name, cache_attr *attr, struct
         *attr = e->attr;
         attr->is_dir = is_dir;
         *mtime = e->mtime;
-        *have_attr = true;
+        *have_attr = !e->no_attr;
         return 1;
     }
     if (*have_attr) {
@@ -156,14 +203,14 @@ int wr_overlay_filter(wr_overlay *ov, const char *name, cache_attr *attr, struct
 }
 
 static int fill_one(void *buf, fuse_fill_dir_t filler, fs_ctx *x, const char *name,
-                    const cache_attr *attr, const struct timespec *mtime, off_t at)
+                    const cache_attr *attr, const struct timespec *mtime, off_t at, bool plus)
 {
     struct stat st;
     ops_stat(x, attr, &st);
     if ((attr->mode & S_IFMT) == S_IFLNK)
         st.st_mode = S_IFLNK | 0777;
     st.st_mtim = st.st_ctim = st.st_atim = *mtime;
-    return filler(buf, name, &st, at, FUSE_FILL_DIR_PLUS);
+    return filler(buf, name, &st, at, plus ? FUSE_FILL_DIR_PLUS : (enum fuse_fill_dir_flags)0);
 }
 
 int wr_overlay_fill(wr_overlay *ov, fs_ctx *x, void *buf, fuse_fill_dir_t filler, off_t off,
@@ -175,12 +222,12 @@ int wr_overlay_fill(wr_overlay *ov, fs_ctx *x, void *buf, fuse_fill_dir_t filler
         ov_entry *e = &ov->e[i];
         if (e->what != OV_ADD || (ov->meta && strcmp(e->name, ov->meta) == 0))
             continue;
-        if (at > off && fill_one(buf, filler, x, e->name, &e->attr, &e->mtime, at))
+        if (at > off && fill_one(buf, filler, x, e->name, &e->attr, &e->mtime, at, !e->no_attr))
             return 1;
         at++;
     }
     if (ov->meta && ov->meta_shown && at > off &&
-        fill_one(buf, filler, x, ov->meta, &ov->meta_attr, &ov->meta_mtime, at))
+        fill_one(buf, filler, x, ov->meta, &ov->meta_attr, &ov->meta_mtime, at, true))
         return 1;
     return 0;
 }

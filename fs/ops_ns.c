@@ -10,6 +10,7 @@
 #include "cache_write.h"
 #include "log.h"
 #include "upload.h"
+#include "uploader.h"
 #include "wnode.h"
 
 /* ------------------------------------------------------------------------- */
@@ -125,7 +126,7 @@ int wr_unlink(const char *path)
     wpath *w;
     wnode *n;
     wn_state state = WN_OPEN;
-    bool have = false, on_server = false, backed = false;
+    bool have = false, on_server = false, backed = false, maybe = false;
     char *origin = NULL;
     int rc = 0;
 
@@ -145,7 +146,8 @@ int wr_unlink(const char *path)
         have = true;
         state = n->state;
         origin = wr_origin_of(n);
-        on_server = state == WN_OPEN || (state == WN_NEW && n->server_exists);
+        maybe = state == WN_NEW && n->maybe_sent;
+        on_server = state == WN_OPEN || (state == WN_NEW && n->server_exists) || maybe;
         backed = state == WN_NEW && n->server_exists && wn_find_backup(path);
         if (backed) {
             /* Made again where a server file was moved away, and never sent (an editor
@@ -180,10 +182,13 @@ int wr_unlink(const char *path)
     } else if (w->cls == WNAME_VERSION) {
         rc = -EPERM;
     } else if (w->cls == WNAME_RECORD || w->cls == WNAME_ITEM) {
-        rc = up_delete(x, w);
+        /* async uploads: a record's delete goes to the journal */
+        rc = jr_takes(w) ? jr_delete(w) : up_delete(x, w);
     } else {
         rc = -ENOENT;
     }
+    if (rc == -ENOENT && maybe)
+        rc = 0; /* its create had not been carried out after all */
     if (rc == 0) {
         wn_lock();
         n = wn_find(path);
@@ -261,7 +266,8 @@ int wr_rmdir(const char *path)
     }
     if (rc == 0) {
         wn_mut_lock();
-        rc = up_rmdir(x, p);
+        /* async uploads: what is pending below goes first; failed creates stay files */
+        rc = jr_wait_under(path) ? -ENOTEMPTY : up_rmdir(x, p);
         wn_mut_unlock();
     }
     if (rc == 0) {

@@ -190,7 +190,8 @@ static int local_to_server(rn *r)
     }
     mine = content_item(sn);
     origin = wr_origin_of(sn);
-    src_over_hidden = sn->state == WN_NEW && sn->server_exists;
+    /* (or its create failed after it was sent: the server may hold it under this name) */
+    src_over_hidden = sn->state == WN_NEW && (sn->server_exists || sn->maybe_sent);
     time_set = sn->time_set;
     mtime = sn->mtime;
     wn_unlock();

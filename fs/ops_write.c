@@ -12,6 +12,7 @@
 #include "names.h"
 #include "render.h"
 #include "upload.h"
+#include "uploader.h"
 #include "wnode.h"
 
 /* One open file of the write side. fi->fh holds its address with bit 0 set, which the read
@@ -81,17 +82,24 @@ int wr_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         fill_stat(x, &a, &mt, st);
         return 0;
     }
-    if ((fi && fi->fh) || !path || wn_count() == 0)
+    if ((fi && fi->fh) || !path)
         return 1;
-    wn_lock();
-    n = wn_find(path);
-    if (n && n->state == WN_HIDDEN) {
-        rc = -ENOENT;
-    } else if (n) {
-        wn_attr(n, &a, &mt);
-        rc = 0;
+    if (wn_count() > 0) {
+        wn_lock();
+        n = wn_find(path);
+        if (n && n->state == WN_HIDDEN) {
+            rc = -ENOENT;
+        } else if (n) {
+            wn_attr(n, &a, &mt);
+            rc = 0;
+        }
+        wn_unlock();
     }
-    wn_unlock();
+    if (rc == 1) {
+        int j = jr_lookup(path, &a, &mt, NULL); /* async uploads: a pending change */
+        if (j)
+            rc = j < 0 ? -ENOENT : 0;
+    }
     if (rc == 0)
         fill_stat(x, &a, &mt, st);
     return rc;
@@ -112,8 +120,11 @@ void wr_fix_stat(const char *path, const cache_attr *attr, struct stat *st)
 
 void wr_keep_time(fs_ctx *x, const char *path, const struct timespec *t, const cache_attr *now)
 {
-    layout_path *p = malloc(sizeof *p);
+    layout_path *p;
 
+    if (jr_set_time(path, t) == 0)
+        return; /* a pending upload: kept on the server's file after it */
+    p = malloc(sizeof *p);
     if (p && layout_parse(path, p) == 0 && p->kind == LAYOUT_RECORD) {
         if (cache_record_set_time(x->cache, p, t, NULL) != 0)
             log_debug("%s: the time set is not kept (the record is not known)", path);
@@ -199,13 +210,15 @@ int wr_open(const char *path, struct fuse_file_info *fi)
     fs_ctx *x = ops_ctx();
     int acc = fi->flags & O_ACCMODE;
     bool writing = acc != O_RDONLY || (fi->flags & O_TRUNC);
+    bool pending; /* async uploads: the journal's content, served as an open file's */
     wpath *w;
     wnode *n;
     int rc;
 
     if (!path)
         return 1;
-    if (!writing && wn_count() == 0)
+    pending = !writing && jr_pending(path);
+    if (!writing && !pending && wn_count() == 0)
         return 1;
     wn_lock();
     n = wn_find(path);
@@ -223,7 +236,7 @@ int wr_open(const char *path, struct fuse_file_info *fi)
         return rc;
     }
     wn_unlock();
-    if (!writing)
+    if (!writing && !pending)
         return 1;
     w = malloc(sizeof *w);
     if (!w)
@@ -315,7 +328,7 @@ int wr_save(fs_ctx *x, wnode *n)
     const char *cur;
     size_t len;
     uint64_t gen0, sum;
-    bool exists, quiet, inval = false;
+    bool exists, quiet, inval = false, journaled = false;
     wn_plan plan;
     cache_attr attr;
     wpath *w = NULL;
@@ -376,12 +389,19 @@ int wr_save(fs_ctx *x, wnode *n)
     }
     if (rc == 0) {
         log_debug("save %s: %zu bytes (%s)", path, len, exists ? "update" : "create");
-        rc = up_save(x, w, data, len, exists, &attr);
+        if (jr_takes(w)) { /* async uploads: to the journal, sent in the background */
+            rc = jr_put(w, data, len, exists, &attr);
+            journaled = rc == 0; /* the name shows these bytes: the kernel has them */
+        } else {
+            rc = up_save(x, w, data, len, exists, &attr);
+        }
     }
     wn_lock();
-    inval = n->state == WN_OPEN || rc == 0;
+    inval = (n->state == WN_OPEN || rc == 0) && !journaled;
     if (rc && n->state == WN_OPEN)
         wn_unlist(n); /* as for a refusal */
+    if (rc && rc != -EINVAL && rc != -ENOMEM && n->state == WN_NEW)
+        n->maybe_sent = true;
     if (rc == 0) {
         if (!n->gone) {
             n->synced = gen0;
@@ -396,6 +416,7 @@ int wr_save(fs_ctx *x, wnode *n)
             }
             n->state = WN_OPEN;
             n->server_exists = false;
+            n->maybe_sent = false;
             /* Saved: the name shows the server's answer; the handles keep their bytes. */
             wn_unlist(n);
         }
@@ -647,8 +668,12 @@ int wr_flush(const char *path, struct fuse_file_info *fi)
 
 int wr_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
+    int rc;
     (void)datasync;
-    return wr_flush(path, fi);
+    rc = wr_flush(path, fi);
+    if (rc == 0 && jr_on() && handle_of(fi)) /* async uploads: waits for the upload */
+        rc = jr_wait(path);
+    return rc;
 }
 
 int wr_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -722,6 +747,10 @@ int wr_utimens(const char *path, const struct timespec tv[2], struct fuse_file_i
     }
     if (!path)
         return -EBADF;
+    if ((rc = jr_set_time(path, &t)) != 1) { /* a pending upload's time */
+        free(own);
+        return rc;
+    }
     cf_error_clear(&err);
     p = malloc(sizeof *p);
     rc = p ? layout_parse(path, p) : -ENOMEM;

@@ -18,7 +18,7 @@ enum {
     K_HELP, K_VERSION, K_FOREGROUND, K_SINGLE, K_FUSE_DEBUG, K_DEBUG, K_TTL, K_PAGE_SIZE,
     K_WORKERS, K_TIMEOUT, K_TRIES, K_BACKOFF, K_CAFILE, K_INSECURE, K_CACHE_SIZE, K_RO,
     K_USERNAME, K_PASSWORD, K_PASSWORD_FILE, K_PASSWORD_STDIN, K_CLONE_FD, K_MAX_IDLE,
-    K_STALE_ON_ERROR,
+    K_STALE_ON_ERROR, K_ASYNC_UPLOADS,
 };
 
 static const struct fuse_opt templates[] = {
@@ -48,6 +48,7 @@ static const struct fuse_opt templates[] = {
     FUSE_OPT_KEY("clone_fd", K_CLONE_FD),
     FUSE_OPT_KEY("max_idle_threads=", K_MAX_IDLE),
     FUSE_OPT_KEY("stale_on_error", K_STALE_ON_ERROR),
+    FUSE_OPT_KEY("async_uploads", K_ASYNC_UPLOADS),
     FUSE_OPT_END,
 };
 
@@ -242,6 +243,9 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
         return 0;
     case K_STALE_ON_ERROR:
         o->stale_on_error = true;
+        return 0;
+    case K_ASYNC_UPLOADS:
+        o->async_uploads = true;
         return 0;
     default:
         return 1;
@@ -533,6 +537,9 @@ void fs_opts_usage(FILE *f, const char *prog)
 "    -o debug               log every HTTP request (method, path, status, time, bytes)\n"
 "    -o stale_on_error      when the server cannot be reached (network, timeout, HTTP\n"
 "                           5xx), serve what was fetched before past its TTL (warns)\n"
+"    -o async_uploads       close returns once a record is checked and written to a\n"
+"                           journal on disk (~/.cache/clappfs); `workers` threads\n"
+"                           upload it; unmount waits until everything is sent\n"
 "    -o clone_fd            a /dev/fuse descriptor per thread\n"
 "    -o max_idle_threads=N  idle threads kept by the loop\n",
             prog, OPTS_DEFAULT_TTL, OPTS_DEFAULT_CACHE_MIB, OPTS_DEFAULT_PAGE_SIZE,

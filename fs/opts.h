@@ -38,6 +38,8 @@ typedef struct fs_opts {
     bool debug;            /* -o debug: HTTP trace in the log (not libfuse's -d) */
     bool stale_on_error;   /* -o stale_on_error: serve cached data past its TTL when the
                               server cannot be reached (network, timeout, 5xx) */
+    bool async_uploads;    /* -o async_uploads: record saves and deletes go to a journal on
+                              disk at close and are sent in the background (uploader.h) */
     bool foreground;       /* -f, or -d */
     bool single_thread;    /* -s */
     bool fuse_debug;       /* -d: libfuse's own debug output */

@@ -61,14 +61,11 @@ int recs_find(const recs *r, const char *name, size_t len, uint32_t *index)
     return -1;
 }
 
-/* Doubles the buckets (or makes the first ones) and chains every entry anew. */
-static int rehash(recs *r)
+/* Makes nb buckets (a power of two) and chains every entry anew. */
+static int rehash_to(recs *r, uint32_t nb)
 {
-    uint32_t nb = r->nbuckets ? r->nbuckets * 2 : 64;
     uint32_t *b;
 
-    if (nb < r->nbuckets)
-        return -1;
     b = calloc(nb, sizeof *b);
     if (!b)
         return -1;
@@ -82,6 +79,16 @@ static int rehash(recs *r)
     r->buckets = b;
     r->nbuckets = nb;
     return 0;
+}
+
+/* Doubles the buckets (or makes the first ones). */
+static int rehash(recs *r)
+{
+    uint32_t nb = r->nbuckets ? r->nbuckets * 2 : 64;
+
+    if (nb < r->nbuckets)
+        return -1;
+    return rehash_to(r, nb);
 }
 
 /* The capacity to grow to for `want` elements: doubling from cap (256 at first). */
@@ -116,6 +123,36 @@ static int arena_put(recs *r, const char *s, size_t len, uint32_t *off)
     memcpy(r->arena + r->arena_used, s, len);
     r->arena[r->arena_used + len] = '\0';
     r->arena_used += len + 1;
+    return 0;
+}
+
+int recs_reserve(recs *r, uint32_t n, size_t arena_bytes)
+{
+    uint32_t nb = r->nbuckets ? r->nbuckets : 64;
+
+    if (n > r->cap) {
+        recs_entry *ne = realloc(r->e, (size_t)n * sizeof *ne);
+        uint32_t *no;
+        if (!ne)
+            return -1;
+        r->e = ne;
+        no = realloc(r->order, (size_t)n * sizeof *no);
+        if (!no)
+            return -1;
+        r->order = no;
+        r->cap = n;
+    }
+    while (nb <= n && nb <= UINT32_MAX / 2)
+        nb *= 2;
+    if (nb > r->nbuckets && rehash_to(r, nb) != 0)
+        return -1;
+    if (arena_bytes > r->arena_cap && arena_bytes < UINT32_MAX) {
+        char *na = realloc(r->arena, arena_bytes);
+        if (!na)
+            return -1;
+        r->arena = na;
+        r->arena_cap = arena_bytes;
+    }
     return 0;
 }
 

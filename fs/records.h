@@ -9,13 +9,19 @@
 
 /* A collection may hold a million records, so an entry is small and fixed-size, names live
  * in one arena, the hash index chains through the entries, and nothing is malloc'ed per
- * record but its content (when resident). About 56 bytes + the name (+ the key when it
- * differs from the name) + 4-8 bytes of hash buckets per record. */
+ * record but its content (when resident). 40 bytes of entry + 4 of display order + the
+ * name (+ the key when it differs from the name) + 4-8 bytes of hash buckets per record:
+ * about 74 bytes for a 24-character _id. */
 enum {
     RECS_KEY_DIFFERS = 1u << 0, /* the server key is stored after the name in the arena */
     RECS_GONE = 1u << 1,        /* a single GET answered 404: hidden until the next listing */
-    RECS_FETCHED = 1u << 2,     /* fetched_ms holds when this record was fetched alone */
+    RECS_FETCHED = 1u << 2,     /* `fetched` holds when this record was fetched alone */
+    RECS_UNSHOWN = 1u << 3,     /* replaced by a save: the kernel may hold another size until
+                                 * a getattr shows this one (opens read around its cache) */
 };
+
+/* A content checksum (render_checksum) as an entry keeps it. */
+#define RECS_SUM(sum64) ((uint32_t)((sum64) ^ ((sum64) >> 32)))
 
 typedef struct recs_entry {
     uint32_t name;        /* arena offset of the file name without its ".json" suffix */
@@ -24,8 +30,9 @@ typedef struct recs_entry {
     uint32_t mtime;       /* modification time, epoch seconds */
     uint32_t flags;       /* RECS_* */
     uint32_t reserved;    /* (room for per-record state of the write side) */
-    uint64_t sum;         /* render_checksum of the content */
-    int64_t fetched_ms;   /* monotonic ms of a fetch of this record alone (RECS_FETCHED) */
+    uint32_t sum;         /* render_checksum of the content, folded (RECS_SUM) */
+    uint32_t fetched;     /* when this record was fetched alone (RECS_FETCHED): a
+                           * cache_stamp, tenths of a second of the cache's clock */
     lru_item *content;    /* the content while resident, else NULL */
 } recs_entry;
 
@@ -49,6 +56,9 @@ void recs_free(recs *r);
  * for names, appended at the end of the display order. Returns 0 and *index; 1 and the
  * existing *index when the name is already there; -1 when out of memory or full. */
 int recs_add(recs *r, const char *name, const char *key, uint32_t *index);
+/* Makes room for n entries and arena_bytes of names (a listing that knows its size
+ * grows no further). Returns 0, or -1 when out of memory (the table stays usable). */
+int recs_reserve(recs *r, uint32_t n, size_t arena_bytes);
 /* Finds name[0..len) (suffix left off). Returns 0 and *index, or -1. */
 int recs_find(const recs *r, const char *name, size_t len, uint32_t *index);
 

@@ -12,6 +12,7 @@
 #include "errlog.h"
 #include "log.h"
 #include "textbuf.h"
+#include "uploader.h"
 
 #define ROUTES_MAX 256
 
@@ -210,6 +211,17 @@ int stats_render(const stats_view *v, char **out, size_t *len)
               "  \"uploads\": {\"count\": %" PRIu64 ", \"bytes\": %" PRIu64
               ", \"failed\": %" PRIu64 "},\n",
               up, up_bytes, up_failed);
+    {
+        /* -o async_uploads: the journal's entries (uploader.h). */
+        jr_counts jc;
+        jr_get_counts(&jc);
+        tb_printf(&b,
+                  "  \"journal\": {\"enabled\": %s, \"pending\": %" PRIu64
+                  ", \"failed\": %" PRIu64 ", \"uploaded\": %" PRIu64 ", \"retries\": %" PRIu64
+                  ", \"superseded\": %" PRIu64 "},\n",
+                  jc.enabled ? "true" : "false", jc.pending, jc.failed, jc.uploaded, jc.retries,
+                  jc.superseded);
+    }
     tb_printf(&b, "  \"errors\": {\"total\": %" PRIu64 ", \"kept\": %zu}\n}\n", errlog_total(),
               errlog_kept());
     *out = tb_take(&b, len);

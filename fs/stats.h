@@ -37,7 +37,9 @@ typedef struct stats_view {
  *   {"mount": {...}, "requests": {"total", "retries", "logins", "failures", "no_answer",
  *    "by_class": {"2xx", "4xx", "5xx"}}, "bytes": {"sent", "received"},
  *    "routes": {"GET /api/apps": {"200": {"count", "retries", "seconds", "bytes_sent",
- *    "bytes_received"}, ...}, ...}, "cache": {...}, "uploads": {...}, "errors": {...}}
+ *    "bytes_received"}, ...}, ...}, "cache": {...}, "uploads": {...}, "journal":
+ *    {"enabled", "pending", "failed", "uploaded", "retries", "superseded"} (-o async_uploads),
+ *    "errors": {...}}
  * Route keys are "METHOD TEMPLATE" as the emulator's stats name them; status "0" counts
  * tries that got no answer. *out is malloc'ed; returns 0 or -1 (out of memory). */
 int stats_render(const stats_view *v, char **out, size_t *len);

@@ -13,7 +13,21 @@
 #include "names.h"
 #include "render.h"
 #include "stats.h"
+#include "uploader.h"
 #include "wbuf.h"
+
+/* The last failure of this thread (up_last_failure). */
+static __thread char last_failure[1400];
+
+void up_clear_failure(void)
+{
+    last_failure[0] = '\0';
+}
+
+const char *up_last_failure(void)
+{
+    return last_failure;
+}
 
 /* Logs a failed request (and keeps it for .clappfs/errors) and gives its errno. */
 static int failed(const char *what, const char *path, const cf_error *err)
@@ -24,6 +38,7 @@ static int failed(const char *what, const char *path, const cf_error *err)
     if (!rc)
         rc = EIO;
     fs_error_text(err, text, sizeof text);
+    snprintf(last_failure, sizeof last_failure, "%s", text);
     if (err->method[0])
         log_error("%s: %s: %s %s: %s", path + 1, what, err->method, err->path, text);
     else
@@ -39,6 +54,14 @@ static int failed(const char *what, const char *path, const cf_error *err)
 static bool http_status(const cf_error *err, long status)
 {
     return err->kind == CF_ERR_HTTP && err->status == status;
+}
+
+/* Whether a failed request may have been carried out all the same: no answer in time, a
+ * 5xx (a gateway's says nothing of the server behind it), an answer that was unreadable. */
+static bool maybe_done(const cf_error *err)
+{
+    return err->kind == CF_ERR_TIMEOUT || err->kind == CF_ERR_NETWORK ||
+           err->kind == CF_ERR_PROTOCOL || (err->kind == CF_ERR_HTTP && err->status >= 500);
 }
 
 int up_check(const char *path, const char *data, size_t len, bool quiet)
@@ -127,6 +150,8 @@ static int save_record(fs_ctx *x, const wpath *w, const char *data, size_t len, 
     }
     if (r) {
         rc = failed("not saved", w->path, &err);
+        if (maybe_done(&err))
+            cache_forget_record(x->cache, app, slug, w->name);
         goto out;
     }
     newkey = member_key(out, "_id");
@@ -249,6 +274,7 @@ int up_save(fs_ctx *x, const wpath *w, const char *data, size_t len, bool exists
 
     if (w->self_rc != 0)
         return -EINVAL;
+    jr_sync_begin(w->path); /* async uploads: the journal's entries of w go first */
     switch (w->cls) {
     case WNAME_RECORD:
         rc = save_record(x, w, data, len, exists, attr);
@@ -265,6 +291,8 @@ int up_save(fs_ctx *x, const wpath *w, const char *data, size_t len, bool exists
     }
     /* With up_check's refusals, .clappfs/stats counts every save the user made. */
     stats_upload(len, rc == 0);
+    if (rc == 0)
+        jr_sync_done(w->path);
     return rc;
 }
 
@@ -279,14 +307,18 @@ int up_delete(fs_ctx *x, const wpath *w)
     cf_error_clear(&err);
     if (w->self_rc != 0)
         return -ENOENT;
+    jr_sync_begin(w->path);
     if (w->cls == WNAME_RECORD) {
         rc = cache_record_key(x->cache, p, &app, &slug, &key, &err);
         if (rc == 0) {
             const char *ids[1] = {key};
-            if (cf_record_delete(x->client, app, slug, ids, 1, &err) != 0)
+            if (cf_record_delete(x->client, app, slug, ids, 1, &err) != 0) {
                 rc = failed("not deleted", w->path, &err);
-            else
+                if (maybe_done(&err))
+                    cache_forget_record(x->cache, app, slug, p->name);
+            } else {
                 cache_drop_record(x->cache, app, slug, p->name);
+            }
         } else if (err.kind != CF_OK) {
             rc = failed("not deleted", w->path, &err);
         }
@@ -305,6 +337,8 @@ int up_delete(fs_ctx *x, const wpath *w)
     } else {
         rc = -EPERM;
     }
+    if (rc == 0)
+        jr_sync_done(w->path);
     free(app);
     free(slug);
     free(key);
@@ -320,6 +354,9 @@ int up_content(fs_ctx *x, const wpath *w, lru_item **content, cache_attr *attr)
     *content = NULL;
     if (w->self_rc != 0)
         return w->self_rc;
+    rc = jr_lookup(w->path, attr, NULL, content); /* async uploads: a pending change */
+    if (rc)
+        return rc < 0 ? rc : 0;
     rc = cache_open(x->cache, &w->self, content, attr, &changed, &err);
     if (rc)
         ops_report("open", w->path, rc, &err);
@@ -333,6 +370,9 @@ int up_exists(fs_ctx *x, const wpath *w, cache_attr *attr)
 
     if (w->self_rc != 0)
         return w->self_rc;
+    rc = jr_lookup(w->path, attr, NULL, NULL); /* async uploads: a pending change */
+    if (rc)
+        return rc < 0 ? rc : 0;
     rc = cache_getattr(x->cache, &w->self, attr, &err);
     if (rc && rc != -ENOENT)
         ops_report("getattr", w->path, rc, &err);

@@ -42,4 +42,9 @@ int up_exists(fs_ctx *x, const wpath *w, cache_attr *attr);
 int up_mkdir(fs_ctx *x, const layout_path *p);
 int up_rmdir(fs_ctx *x, const layout_path *p);
 
+/* The text of the last failure this thread's up_save or up_delete logged (with the
+ * server's message), "" after up_clear_failure (the journal keeps it with its entry). */
+void up_clear_failure(void);
+const char *up_last_failure(void);
+
 #endif /* FS_UPLOAD_H */

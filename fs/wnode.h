@@ -47,6 +47,9 @@ typedef struct wnode {
     lru_item *base;          /* the bytes shown at open or last saved; NULL: none (empty) */
     uint64_t gen, synced;    /* changes made, and the change count last saved */
     bool server_exists;      /* WN_NEW made over a hidden server file: the save updates it */
+    bool maybe_sent;         /* WN_NEW whose create failed after it was sent (a timeout, a
+                              * 5xx, a bad answer): the server may hold it, so an unlink or
+                              * a move away deletes it there too */
     char *origin;            /* WN_LOCAL: the server file it is a backup of (now hidden) */
     unsigned mode;
     bool is_link;            /* WN_LOCAL: a symbolic link, its target in buf (emacs's locks) */

@@ -262,6 +262,60 @@ static void test_envelope(void)
     CHECK_INT(err.kind, CF_ERR_PROTOCOL);
 }
 
+/* An answer whose data is (page: an array of) an object nested depth deep. */
+static char *deep_answer(int depth, bool page)
+{
+    size_t n = 64 + 2 * (size_t)depth;
+    char *s = malloc(n), *p = s;
+
+    if (!s)
+        abort();
+    p += sprintf(p, "{\"code\":200,\"data\":%s{\"a\":", page ? "[" : "");
+    for (int i = 1; i < depth; i++)
+        *p++ = '[';
+    for (int i = 1; i < depth; i++)
+        *p++ = ']';
+    sprintf(p, "}%s}", page ? "]" : "");
+    return s;
+}
+
+/* A value nested CF_JSON_MAX_DEPTH deep (a record the filesystem accepts) comes through
+ * an envelope, and through a page's array; one level more is refused cleanly. */
+static void test_deep_data(void)
+{
+    cfi_envelope env;
+    cf_error err;
+    cfi_reply reply;
+    cf_json *v = NULL;
+    char *s;
+
+    for (int page = 0; page < 2; page++) {
+        s = deep_answer(CF_JSON_MAX_DEPTH, page);
+        CHECK_INT(answer(200, NULL, s, page ? CFI_DATA_ARRAY : CFI_DATA_ANY, &env, &err), 0);
+        memset(&reply, 0, sizeof reply);
+        reply.body = s;
+        reply.len = strlen(s);
+        reply.env = env;
+        reply.status = 200;
+        CHECK_INT(cfi_reply_data(&reply, &v, &err), 0);
+        cf_json_free(v);
+        free(s);
+        s = deep_answer(CF_JSON_MAX_DEPTH + 1, page);
+        memset(&reply, 0, sizeof reply);
+        reply.body = s;
+        reply.len = strlen(s);
+        reply.status = 200;
+        if (answer(200, NULL, s, CFI_DATA_ANY, &env, &err) == 0) {
+            reply.env = env;
+            CHECK_INT(cfi_reply_data(&reply, &v, &err), -1);
+            CHECK(v == NULL);
+        }
+        CHECK_INT(err.kind, CF_ERR_PROTOCOL);
+        CHECK(strstr(err.message, "nesting deeper than") != NULL);
+        free(s);
+    }
+}
+
 static int errno_of(cf_error_kind kind, long status)
 {
     cf_error err;
@@ -399,6 +453,7 @@ int main(void)
     test_jwt();
     test_escape();
     test_envelope();
+    test_deep_data();
     test_errors();
     test_config();
     cf_global_cleanup();

@@ -48,6 +48,13 @@ def parse_args(argv):
     p.add_argument("--stall-every", type=int, default=0, help="every Nth API request stalls")
     p.add_argument("--fail-routes", action="append", default=[], metavar="PREFIX",
                    help="only paths starting with PREFIX (with or without /api) get faults")
+    p.add_argument("--bad-body", default=None, metavar="MODE",
+                   help="spoil successful answers: html, truncated, wrong_type, missing_data "
+                        "or missing_fields")
+    p.add_argument("--bad-every", type=int, default=0,
+                   help="spoil every Nth answer --bad-routes picks (default: all)")
+    p.add_argument("--bad-routes", action="append", default=[], metavar="PREFIX",
+                   help="only paths starting with PREFIX get --bad-body (default: all)")
     args = p.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
@@ -71,7 +78,8 @@ def build(args):
     faults.update({"latency_ms": args.latency_ms, "fail_rate": args.fail_rate,
                    "fail_statuses": args.fail_statuses, "fail_every": args.fail_every,
                    "stall_ms": args.stall_ms, "stall_every": args.stall_every,
-                   "fail_routes": args.fail_routes})
+                   "fail_routes": args.fail_routes, "bad_body": args.bad_body,
+                   "bad_every": args.bad_every, "bad_routes": args.bad_routes})
     if args.demo:
         fixtures.load_seed_file(store, DEMO)
     for path in args.seed:

@@ -1,5 +1,6 @@
 /* test_layout.c: parsing of mount paths into node kinds and names. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -86,6 +87,16 @@ int main(void)
     parse_err("relative", -ENOENT);
     parse_err("/apps/./x", -ENOENT);
     parse_err("/apps/../x", -ENOENT);
+    {
+        /* A name longer than NAME_MAX (FUSE passes up to 1024 bytes): ENAMETOOLONG. */
+        char path[2 * NAME_MAX];
+        snprintf(path, sizeof path, "/apps/%0*d", NAME_MAX, 0);
+        parse_ok(path, LAYOUT_APP);
+        snprintf(path, sizeof path, "/apps/%0*d", NAME_MAX + 1, 0);
+        parse_err(path, -ENAMETOOLONG);
+        snprintf(path, sizeof path, "/apps/a/%0*d.json", NAME_MAX - 4, 0);
+        parse_err(path, -ENAMETOOLONG);
+    }
 
     /* Kinds. */
     CHECK(layout_is_dir(LAYOUT_ROOT) && layout_is_dir(LAYOUT_COLLECTION));

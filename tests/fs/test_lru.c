@@ -48,7 +48,7 @@ int main(void)
     CHECK(lru_insert(&l, it[3], NULL, 3));
     CHECK_INT(nevicted, 1);
     CHECK_INT(evicted[0], 1);
-    CHECK(!it[1]->resident);
+    CHECK(it[1]->next == NULL); /* not resident */
     CHECK_INT(it[1]->refs, 1);
     CHECK_INT(l.used, 3 * cost);
 
@@ -56,7 +56,7 @@ int main(void)
     lru_remove(&l, it[2]);
     CHECK_INT(nevicted, 1);
     CHECK_INT(l.count, 2);
-    CHECK(!it[2]->resident);
+    CHECK(it[2]->next == NULL); /* not resident */
     lru_remove(&l, it[2]); /* not resident: no-op */
 
     /* Order now (recent first): 3, 0. Two more evict 0 then 3? Only one must go. */

@@ -58,8 +58,8 @@ int main(void)
         recs_shrink(&r);
         per = (double)recs_memory(&r) / N;
         printf("# record table: %.1f bytes per record (24-byte names), shrunk\n", per);
-        CHECK(per < 100);
-        CHECK(sizeof(recs_entry) <= 48);
+        CHECK(per < 80);
+        CHECK(sizeof(recs_entry) <= 40);
         snprintf(name, sizeof name, "64%06x2c86f761%08x", 4242, 4242);
         CHECK_INT(recs_find(&r, name, strlen(name), &idx), 0);
         CHECK_INT(idx, 4242);

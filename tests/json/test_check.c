@@ -296,6 +296,19 @@ static void test_depth(void)
     CHECK(cf_json_check(t, strlen(t), 0, &pr) == -1);
     CHECK_INT(pr.offset, CF_JSON_MAX_DEPTH);
     free(t);
+    /* CF_JSON_WRAPPED: an envelope around a page may carry values nested to the limit */
+    t = nested(CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS, "[", "", "]");
+    CHECK(cf_json_check(t, strlen(t), 0, &pr) == -1);
+    CHECK(cf_json_check(t, strlen(t), CF_JSON_WRAPPED, &pr) == 0);
+    free(t);
+    t = nested(CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS - 1, "{\"a\":", "{\"b\":null}", "}");
+    CHECK(cf_json_check(t, strlen(t), CF_JSON_WRAPPED | CF_JSON_NO_DUP_KEYS, &pr) == 0);
+    free(t);
+    t = nested(CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS + 1, "[", "", "]");
+    CHECK(cf_json_check(t, strlen(t), CF_JSON_WRAPPED, &pr) == -1);
+    CHECK_STR(pr.what, "nesting deeper than 258");
+    CHECK_INT(pr.offset, CF_JSON_MAX_DEPTH + CF_JSON_WRAP_LEVELS);
+    free(t);
 }
 
 /* Objects with thousands of keys: every one distinct passes, one repeat is found where

@@ -456,7 +456,9 @@ def test_vim_save_failing_on_the_server_loses_nothing(work, backupcopy, tmp_path
         w.emu.faults({"fail_every": 0, "fail_routes": []})
     assert r.returncode != 0
     c = w.counts()
-    assert set(c) == {PUT} and c[PUT] >= 1, c
+    # A 5xx may hide a stored update, so the mount reads the record back (item GETs);
+    # what must never happen is a create or a delete.
+    assert c.get(PUT, 0) >= 1 and set(c) <= {PUT, GET}, c
     assert w.stored("r2") == record(2)
     with open(w.p("r2.json"), "rb") as f:
         assert f.read() == old

@@ -2,6 +2,8 @@
 import random
 import threading
 
+from .badbody import MODES as BAD_BODY_MODES
+
 
 class SettingsError(ValueError):
     """A fault setting of the wrong type or range; the message names it."""
@@ -26,17 +28,25 @@ def _statuses(value):
     return value
 
 
-def _routes(value):
+def _routes(value, name="fail_routes"):
     if value is None:
         return []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
-        raise SettingsError("fail_routes must be a path prefix or a list of them")
+        raise SettingsError("%s must be a path prefix or a list of them" % name)
     out = []
     for item in value:
         out.extend(p.strip() for p in item.split(",") if p.strip())
     return out
+
+
+def _bad_body(value):
+    if value in (None, "", "off"):
+        return None
+    if value not in BAD_BODY_MODES:
+        raise SettingsError("bad_body must be one of %s (or null)" % ", ".join(BAD_BODY_MODES))
+    return value
 
 
 class Faults:
@@ -50,11 +60,15 @@ class Faults:
       - fail_every N: every Nth matching request fails (deterministic);
         otherwise fail_rate is the chance that one fails.  A failure answers a
         status drawn from fail_statuses with the usual envelope.
+      - bad_body (badbody.MODES) spoils the body of a successful answer after the
+        request was handled; bad_every N spoils every Nth matching answer (0 or 1: all),
+        bad_routes (prefixes, like fail_routes, but on their own) picks the requests
+        (empty: all API requests).
     update() replaces the named settings and restarts the Nth-request counters.
     """
 
     FIELDS = ("latency_ms", "fail_rate", "fail_statuses", "fail_every", "stall_ms",
-              "stall_every", "fail_routes")
+              "stall_every", "fail_routes", "bad_body", "bad_every", "bad_routes")
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -66,8 +80,12 @@ class Faults:
         self.stall_ms = 0
         self.stall_every = 0
         self.fail_routes = []
+        self.bad_body = None
+        self.bad_every = 0
+        self.bad_routes = []
         self._fail_count = 0
         self._stall_count = 0
+        self._bad_count = 0
 
     def settings(self):
         return {name: getattr(self, name) for name in self.FIELDS}
@@ -76,7 +94,7 @@ class Faults:
         """Validate then apply a dict of settings (all or nothing)."""
         new = {}
         for name, value in values.items():
-            if name in ("latency_ms", "fail_every", "stall_ms", "stall_every"):
+            if name in ("latency_ms", "fail_every", "stall_ms", "stall_every", "bad_every"):
                 new[name] = _int(name, value)
             elif name == "fail_rate":
                 if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -87,6 +105,10 @@ class Faults:
                 new[name] = _statuses(value)
             elif name == "fail_routes":
                 new[name] = _routes(value)
+            elif name == "bad_routes":
+                new[name] = _routes(value, name)
+            elif name == "bad_body":
+                new[name] = _bad_body(value)
             else:
                 raise SettingsError("unknown fault setting %r" % name)
         with self._lock:
@@ -94,11 +116,26 @@ class Faults:
                 setattr(self, name, value)
             self._fail_count = 0
             self._stall_count = 0
+            self._bad_count = 0
 
     def reset_counters(self):
         with self._lock:
             self._fail_count = 0
             self._stall_count = 0
+            self._bad_count = 0
+
+    def decide_bad(self, path):
+        """For one successful API answer: the bad_body mode to spoil it with, or None."""
+        with self._lock:
+            if not self.bad_body:
+                return None
+            if self.bad_routes and not any(path.startswith(p) or path.startswith("/api" + p)
+                                           for p in self.bad_routes):
+                return None
+            self._bad_count += 1
+            if self.bad_every > 1 and self._bad_count % self.bad_every != 0:
+                return None
+            return self.bad_body
 
     def _matches(self, path):
         if not self.fail_routes:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, unquote
 
 from . import routes
 from .api import MISSING, ApiError, Request
+from .badbody import spoil
 from .faults import SettingsError
 from .jsontext import RawJSON, dumpb
 from .jwt_util import TokenError
@@ -122,9 +123,9 @@ class Handler(BaseHTTPRequestHandler):
             raise BodyError("body shorter than Content-Length")
         return body
 
-    def send(self, status, body, headers=()):
+    def send(self, status, body, headers=(), content_type="application/json"):
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers:
             self.send_header(name, value)
@@ -162,6 +163,7 @@ class Handler(BaseHTTPRequestHandler):
         # The request is counted as finished before its answer is written: a client
         # that reads /_emulator/stats right after its answer must see it counted.
         status, payload, headers = 500, b"", ()
+        ctype = "application/json"
         try:
             delay, fail = emu.faults.decide("/" + "/".join(segments))
             if delay:
@@ -171,9 +173,14 @@ class Handler(BaseHTTPRequestHandler):
                 payload = envelope(fail, "Injected fault: the emulator answers %d" % fail)
             else:
                 status, payload, headers = self.answer(found, query, body)
+                # bad_body: a handled request's good answer spoiled (badbody.py).
+                bad = emu.faults.decide_bad("/" + "/".join(segments)) \
+                    if 200 <= status < 300 else None
+                if bad:
+                    payload, ctype = spoil(bad, payload)
         finally:
             emu.stats.end(status)
-        self.send(status, payload, headers)
+        self.send(status, payload, headers, ctype)
 
     def answer(self, found, query, body):
         """(status, body, extra headers) for a matched API request."""
