@@ -65,7 +65,7 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
     cfg->direct_io = 0;
-    cfg->use_ino = 0;
+    cfg->use_ino = 0; /* inode numbers are libfuse's node ids (ops_file.c relies on it) */
     cfg->readdir_ino = 0;
     cfg->nullpath_ok = 0;
     /* An unlinked open file is really unlinked (no .fuse_hidden rename: that would be a
@@ -79,6 +79,7 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
         conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     log_info("mounted %s on %s%s", x->url, x->mountpoint, x->ro ? " (read-only)" : "");
+    ops_file_init(x); /* the mount's device, for opens that fill the page cache */
     jr_start(fuse_get_context()->fuse); /* async uploads: the journal's workers */
     /* Said on stderr before detaching; the system log hears it too. */
     if (x->insecure && x->daemon)

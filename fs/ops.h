@@ -41,6 +41,7 @@ typedef struct fs_file {
 typedef struct fs_dirh {
     cache_dir *snap;     /* NULL until the first readdir */
     struct wr_overlay *ov; /* the write side's entries (ops_write.h), taken with snap */
+    uint64_t gen;          /* the directory's change count before snap was taken */
 } fs_dirh;
 
 /* The operations table (read side: getattr, open, read, release, opendir, readdir,
@@ -59,6 +60,8 @@ int ops_opendir(const char *path, struct fuse_file_info *fi);
 int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                 struct fuse_file_info *fi, enum fuse_readdir_flags flags);
 int ops_releasedir(const char *path, struct fuse_file_info *fi);
+/* At init, once mounted: notes the mount's device (ops_file.c). */
+void ops_file_init(fs_ctx *x);
 int ops_open(const char *path, struct fuse_file_info *fi);
 int ops_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi);
 int ops_release(const char *path, struct fuse_file_info *fi);

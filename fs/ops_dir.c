@@ -8,6 +8,7 @@
 #include "layout.h"
 #include "log.h"
 #include "ops_write.h"
+#include "wnode.h"
 
 int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
@@ -65,6 +66,7 @@ typedef struct fill_ctx {
     void *buf;
     fuse_fill_dir_t filler;
     wr_overlay *ov;      /* the write side's entries, or NULL */
+    bool attrs_ok;       /* nothing in the directory changed since the snapshot */
     bool full;
 } fill_ctx;
 
@@ -79,6 +81,7 @@ static int fill_one(void *ud, const char *name, const cache_attr *attr, bool hav
 
     if (fc->ov && !wr_overlay_filter(fc->ov, name, &a, &mt, &have_attr))
         return 0;
+    have_attr = have_attr && fc->attrs_ok;
     ops_stat(fc->x, &a, &st);
     st.st_mtim = st.st_ctim = st.st_atim = mt;
     if (fc->filler(fc->buf, name, &st, (off_t)(index + 3),
@@ -109,6 +112,7 @@ int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
         rc = layout_parse(path, &p);
         if (rc)
             return rc;
+        h->gen = wn_dir_generation(path);
         rc = cache_opendir(x->cache, &p, &h->snap, &err);
         if (rc) {
             ops_report("readdir", path, rc, &err);
@@ -118,6 +122,11 @@ int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
         h->ov = wr_overlay_take(x, path, h->snap);
     }
     fc.ov = h->ov;
+    /* The kernel sent this request before any change that counts after this point, and
+     * keeps the attributes of a file changed since then as they are (its attr_version
+     * guard). A change counted since the snapshot may be newer than the snapshot's sizes:
+     * the entries go without attributes, looked up when needed. */
+    fc.attrs_ok = wn_dir_generation(path) == h->gen;
     ops_stat(x, &dot, &st);
     if (off < 1 && filler(buf, ".", &st, 1, 0))
         return 0;
@@ -126,7 +135,7 @@ int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
     rc = cache_readdir(x->cache, h->snap, off > 2 ? (size_t)off - 2 : 0, fill_one, &fc);
     if (rc == 0 && !fc.full && h->ov)
         wr_overlay_fill(h->ov, x, buf, filler, off,
-                        (off_t)(3 + cache_dir_size(x->cache, h->snap)));
+                        (off_t)(3 + cache_dir_size(x->cache, h->snap)), fc.attrs_ok);
     return rc;
 }
 

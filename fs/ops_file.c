@@ -22,8 +22,11 @@
 /* Contents up to this size are put in the kernel's page cache by the open itself. */
 #define PUSH_MAX (128 * 1024)
 
-/* -1 when openat2 cannot resolve from cached names only (before Linux 5.12). */
-static int push_off;
+/* The mount's device, learnt at init (a file found at a path must be one of ours);
+ * push_ok 0 when opens cannot fill the page cache (no openat2 with RESOLVE_CACHED before
+ * Linux 5.12, or the mount not found). */
+static unsigned push_major, push_minor;
+static int push_ok;
 
 /* An O_PATH descriptor of path, resolved from the kernel's name cache only: when a name
  * would need revalidating (a request to this daemon), -1 (EAGAIN) instead. */
@@ -34,40 +37,70 @@ static int open_cached(const char *path)
     return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
 }
 
-/* Stores the content of the file being opened at path in the kernel's page cache
- * (FUSE_NOTIFY_STORE) before the open returns, so that the reads which follow are served
- * by the kernel: no READ round trip per file (cat, grep, cp of many small files). The
- * kernel's inode is found through the daemon's own view of the mount, from cached names
- * and attributes only (nothing is asked of this daemon, so no request can wait for
- * itself), and let go at once (a descriptor kept would make the mount busy); with use_ino
- * off, the inode number is libfuse's node id. The path cannot be renamed meanwhile:
- * libfuse holds it for the open. Returns whether the whole content is now cached for an
- * inode that shows its size (the open may then keep the cache). */
-static bool push_content(fs_ctx *x, const char *path, const lru_item *content)
+/* statx of path from cached names and attributes only: no request to this daemon. */
+static int statx_cached(const char *path, struct statx *sx)
 {
-    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(content->len);
+    int fd = open_cached(path), rc;
+
+    if (fd < 0)
+        return -1;
+    rc = statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_SIZE, sx);
+    close(fd);
+    return rc;
+}
+
+void ops_file_init(fs_ctx *x)
+{
+    struct statx sx;
+
+    /* Called while the kernel waits for INIT: the root's attributes are the kernel's own,
+     * and the mount is ours (just made at this path). */
+    if (x->mountpoint && statx_cached(x->mountpoint, &sx) == 0) {
+        push_major = sx.stx_dev_major;
+        push_minor = sx.stx_dev_minor;
+        __atomic_store_n(&push_ok, 1, __ATOMIC_RELEASE);
+    } else {
+        log_debug("opens read through the kernel's cache the usual way: %s", strerror(errno));
+    }
+}
+
+/* The size the kernel holds for the file at path, compared with len; *ino its inode
+ * (with use_ino off, libfuse's node id). Found through the daemon's own view of the
+ * mount, from cached names and attributes only: nothing is asked of this daemon, so no
+ * request can wait for itself; the descriptor is let go at once (one kept would make the
+ * mount busy). The path cannot be renamed meanwhile: libfuse holds it for the open. */
+typedef enum ksize { KSIZE_UNKNOWN, KSIZE_SAME, KSIZE_OTHER } ksize;
+
+static ksize kernel_size(fs_ctx *x, const char *path, size_t len, fuse_ino_t *ino)
+{
     char full[PATH_MAX];
     struct statx sx;
-    int fd, rc;
 
-    if (__atomic_load_n(&push_off, __ATOMIC_RELAXED) || content->len == 0 ||
-        content->len > PUSH_MAX || path[0] != '/' || !path[1])
-        return false;
+    if (!__atomic_load_n(&push_ok, __ATOMIC_ACQUIRE) || path[0] != '/' || !path[1])
+        return KSIZE_UNKNOWN;
     if ((size_t)snprintf(full, sizeof full, "%s%s", x->mountpoint, path) >= sizeof full)
-        return false;
-    fd = open_cached(full);
-    if (fd < 0) {
-        if (errno == ENOSYS || errno == EINVAL || errno == E2BIG)
-            __atomic_store_n(&push_off, 1, __ATOMIC_RELAXED);
-        return false;
-    }
-    rc = statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_SIZE, &sx);
-    close(fd);
-    if (rc != 0 || !(sx.stx_mask & STATX_INO) || sx.stx_size != content->len)
+        return KSIZE_UNKNOWN;
+    if (statx_cached(full, &sx) != 0 || (sx.stx_mask & (STATX_INO | STATX_SIZE)) !=
+                                            (STATX_INO | STATX_SIZE) ||
+        sx.stx_dev_major != push_major || sx.stx_dev_minor != push_minor)
+        return KSIZE_UNKNOWN;
+    *ino = (fuse_ino_t)sx.stx_ino;
+    return sx.stx_size == len ? KSIZE_SAME : KSIZE_OTHER;
+}
+
+/* Stores content in the kernel's page cache for inode ino (FUSE_NOTIFY_STORE) before the
+ * open returns, so that the reads which follow are served by the kernel: no READ round
+ * trip per file (cat, grep, cp of many small files). Returns whether it is all there
+ * (the open may then keep the cache). */
+static bool push_content(fuse_ino_t ino, const lru_item *content)
+{
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(content->len);
+
+    if (content->len == 0 || content->len > PUSH_MAX)
         return false;
     bv.buf[0].mem = (void *)content->data;
-    return fuse_lowlevel_notify_store(fuse_get_session(fuse_get_context()->fuse),
-                                      (fuse_ino_t)sx.stx_ino, 0, &bv, 0) == 0;
+    return fuse_lowlevel_notify_store(fuse_get_session(fuse_get_context()->fuse), ino, 0,
+                                      &bv, 0) == 0;
 }
 
 int ops_open(const char *path, struct fuse_file_info *fi)
@@ -78,6 +111,8 @@ int ops_open(const char *path, struct fuse_file_info *fi)
     lru_item *content = NULL;
     cache_attr attr;
     bool changed = false;
+    fuse_ino_t ino = 0;
+    ksize k;
     cf_error err;
     int rc;
 
@@ -110,12 +145,15 @@ int ops_open(const char *path, struct fuse_file_info *fi)
     /* A read-only snapshot has nothing to flush: close(2) sends no FLUSH (a round trip
      * per file less for cat, cp, grep). */
     fi->noflush = 1;
-    /* The content was fetched just now with another size than the kernel may hold: read
-     * around the page cache so no byte is cut off or invented. */
-    fi->direct_io = changed ? 1 : 0;
+    /* The content was fetched just now with another size than the kernel may hold, or
+     * the kernel holds another size (a listing's, taken before a save ended): read around
+     * the page cache, which the kernel cuts at its size, so no byte is cut off or
+     * invented. */
+    k = changed ? KSIZE_OTHER : kernel_size(x, path, content->len, &ino);
+    fi->direct_io = k == KSIZE_OTHER;
     /* Else the kernel's cache gets this content now and is kept; when that cannot be
      * done, it is dropped as the open returns and reads come here. */
-    fi->keep_cache = !changed && push_content(x, path, content) ? 1 : 0;
+    fi->keep_cache = k == KSIZE_SAME && push_content(ino, content);
     return 0;
 }
 

@@ -21,9 +21,10 @@ typedef struct ov_entry {
     int what;
     cache_attr attr;
     struct timespec mtime;
-    /* A file being written or saved: its size changes with the save, after this snapshot
-     * was taken. Listed without attributes, so that a later chunk of the listing never
-     * gives the kernel a size older than the save (a read of the file would be cut). */
+    /* A file being written or saved, or one whose content changes here: its size may
+     * change after this snapshot was taken. Listed without attributes, so that a later
+     * chunk of the listing never gives the kernel a size older than the change (a read of
+     * the file would be cut at it): the kernel asks for them when it needs them. */
     bool no_attr;
 } ov_entry;
 
@@ -55,7 +56,7 @@ static void collect(void *ud, const wnode *n, const char *name)
     if (!e->name)
         return;
     e->what = n->state == WN_HIDDEN ? OV_HIDE : OV_ADD;
-    e->no_attr = n->state == WN_OPEN || n->state == WN_NEW;
+    e->no_attr = true; /* open, new and local files change without a node made */
     wn_attr(n, &e->attr, &e->mtime);
     ov->n++;
 }
@@ -214,7 +215,7 @@ static int fill_one(void *buf, fuse_fill_dir_t filler, fs_ctx *x, const char *na
 }
 
 int wr_overlay_fill(wr_overlay *ov, fs_ctx *x, void *buf, fuse_fill_dir_t filler, off_t off,
-                    off_t first_off)
+                    off_t first_off, bool attrs_ok)
 {
     off_t at = first_off;
 
@@ -227,7 +228,7 @@ int wr_overlay_fill(wr_overlay *ov, fs_ctx *x, void *buf, fuse_fill_dir_t filler
         at++;
     }
     if (ov->meta && ov->meta_shown && at > off &&
-        fill_one(buf, filler, x, ov->meta, &ov->meta_attr, &ov->meta_mtime, at, true))
+        fill_one(buf, filler, x, ov->meta, &ov->meta_attr, &ov->meta_mtime, at, attrs_ok))
         return 1;
     return 0;
 }

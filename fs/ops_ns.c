@@ -132,6 +132,7 @@ int wr_unlink(const char *path)
 
     if (x->ro)
         return -EROFS;
+    wn_touch(path); /* listings under way give this name no attributes (wnode.h) */
     w = malloc(sizeof *w);
     if (!w)
         return -ENOMEM;

@@ -428,6 +428,8 @@ int wr_rename(const char *from, const char *to, unsigned int flags)
         return -EROFS;
     if (flags & ~(unsigned)RENAME_NOREPLACE)
         return -EINVAL;
+    wn_touch(from); /* listings under way give these names no attributes (wnode.h) */
+    wn_touch(to);
     r.wf = malloc(sizeof *r.wf);
     r.wt = malloc(sizeof *r.wt);
     if (!r.wf || !r.wt) {

@@ -67,9 +67,9 @@ void wr_overlay_free(wr_overlay *ov);
 /* For one server entry: 0 leaves it out; 1 shows it with *attr / *mtime (maybe changed). */
 int wr_overlay_filter(wr_overlay *ov, const char *name, cache_attr *attr, struct timespec *mtime,
                       bool *have_attr);
-/* Adds the names the server did not list; their offsets start at first_off. Returns 1
- * when the filler is full. */
+/* Adds the names the server did not list; their offsets start at first_off; attributes
+ * only when attrs_ok (see wn_dir_generation). Returns 1 when the filler is full. */
 int wr_overlay_fill(wr_overlay *ov, fs_ctx *x, void *buf, fuse_fill_dir_t filler, off_t off,
-                    off_t first_off);
+                    off_t first_off, bool attrs_ok);
 
 #endif /* FS_OPS_WRITE_H */

@@ -15,6 +15,10 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t mut_lock = PTHREAD_MUTEX_INITIALIZER;
 static wnode *buckets[NBUCKETS];
 static size_t nnodes;
+/* Change counts of directories, by a hash of the directory's path (two directories
+ * that share a slot only make each other's listings more careful). */
+#define NGENS 64u
+static uint64_t dir_gens[NGENS];
 
 void wn_lock(void)
 {
@@ -41,6 +45,29 @@ static unsigned bucket_of(const char *path)
     return (unsigned)(names_hash64(path, strlen(path)) & (NBUCKETS - 1));
 }
 
+static uint64_t *gen_of_dir(const char *dir, size_t len)
+{
+    return &dir_gens[names_hash64(dir, len) & (NGENS - 1)];
+}
+
+/* The length of path's parent directory ("/" for a name at the root). */
+static size_t parent_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+}
+
+void wn_touch(const char *path)
+{
+    if (path)
+        __atomic_add_fetch(gen_of_dir(path, parent_len(path)), 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t wn_dir_generation(const char *dir)
+{
+    return __atomic_load_n(gen_of_dir(dir, strlen(dir)), __ATOMIC_SEQ_CST);
+}
+
 wnode *wn_find(const char *path)
 {
     if (!path || nnodes == 0)
@@ -54,6 +81,7 @@ wnode *wn_find(const char *path)
 static void link_node(wnode *n)
 {
     unsigned b = bucket_of(n->path);
+    wn_touch(n->path);
     n->hnext = buckets[b];
     buckets[b] = n;
     __atomic_add_fetch(&nnodes, 1, __ATOMIC_RELAXED);
@@ -62,6 +90,7 @@ static void link_node(wnode *n)
 static void unlink_node(wnode *n)
 {
     wnode **pp = &buckets[bucket_of(n->path)];
+    wn_touch(n->path);
     for (; *pp; pp = &(*pp)->hnext) {
         if (*pp == n) {
             *pp = n->hnext;

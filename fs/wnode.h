@@ -108,6 +108,15 @@ size_t wn_count(void);
 typedef void (*wn_each_fn)(void *ud, const wnode *n, const char *name);
 void wn_each_in(const char *dir, wn_each_fn fn, void *ud);
 
+/* Change counts of directories, for listings: a listing taken when the count of its
+ * directory was g may give the kernel its entries' attributes only while the count is
+ * still g (a size shown after a change began could be older than the change, and the
+ * kernel would cut reads of the file at it). Nodes made, moved and dropped count for
+ * their directory; wn_touch(path) counts any other change of the entry at path
+ * (a rename or delete on the server). Lock-free. */
+void wn_touch(const char *path);
+uint64_t wn_dir_generation(const char *dir);
+
 /* The attributes a node shows. */
 void wn_attr(const wnode *n, cache_attr *attr, struct timespec *mtime);
 

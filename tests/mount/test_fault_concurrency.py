@@ -268,3 +268,47 @@ def test_a_listing_across_a_save_does_not_cut_the_file(emu, m):
     assert last in rest
     assert read(path) == want
     assert os.stat(path).st_size == len(want)
+
+
+@pytest.mark.parametrize("change", ["save", "rename", "save, listing expired"])
+def test_a_change_during_a_listing_does_not_cut_the_file(emu, m, mount_factory, change):
+    """A file that nobody had open when the listing began is saved (or another file is
+    renamed over it) between two chunks of the listing: the later chunks must not hand the
+    kernel the size the file had before (the kernel takes it: the request for the chunk
+    was sent after the change), or a read after it is cut to that size. With the listing
+    expired and taken again meanwhile, the first listing's entries are older than the
+    cache's: this is what the soak met, a read of a record a thread had just saved, cut
+    at its previous size."""
+    slug = "chunks-" + change.replace(", ", "-").replace(" ", "")
+    make_collection(emu, APP, slug, [{"_id": f"r{i:04d}" + "x" * 100, "v": i}
+                                     for i in range(1500)] + [{"_id": "src", "v": -2,
+                                                               "pad": "z" * 700}])
+    if "expired" in change:
+        m = mount_factory(emu, "cache_ttl=1")
+    refresh(m)
+    d = m.p("apps", APP, slug)
+    names = sorted(n for n in os.listdir(d) if n.startswith("r"))
+    last = names[-1]
+    path = os.path.join(d, last)
+    before = read(path)
+    assert os.stat(path).st_size == len(before)
+    it = os.scandir(d)
+    next(it)               # the listing starts: its first chunk
+    if "expired" in change:
+        time.sleep(1.3)
+        os.listdir(d)      # listed again: the cache holds a newer listing
+    if change.startswith("save"):
+        body = {"v": -1, "pad": "y" * 500}
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        os.write(fd, json.dumps(body).encode())
+        os.close(fd)
+        want_body = dict(body, _id=last[:-5])
+    else:
+        os.rename(os.path.join(d, "src.json"), path)
+        want_body = {"v": -2, "pad": "z" * 700, "_id": last[:-5]}
+    rest = [e.name for e in it]   # the later chunks
+    assert last in rest
+    got = read(path)
+    assert len(got) > len(before)
+    assert json.loads(got) == want_body
+    assert os.stat(path).st_size == len(got)

@@ -198,9 +198,6 @@ class Soaker:
         self.local.pop(src, None)
 
 
-@pytest.mark.skipif(os.environ.get("CLAPPFS_SOAK") != "1",
-                    reason="opt-in (CLAPPFS_SOAK=1) until a known race is fixed: a read during "
-                           "a concurrent save can be cut at the file's previous size")
 def test_soak(emulator, mount):
     emu = emulator("--demo")
     make_collection(emu, APP, COLL)
