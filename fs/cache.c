@@ -729,6 +729,32 @@ void cache_free(cache *c)
     free(c);
 }
 
+void cache_heap_check(cache *c, size_t added)
+{
+    size_t budget = c->cfg.content_budget, rss, other, floor, want;
+
+    if (!c->cfg.resident_bytes)
+        return;
+    c->heap_added += added;
+    if (c->heap_added < budget / 64 + 1)
+        return;
+    c->heap_added = 0;
+    rss = c->cfg.resident_bytes();
+    if (rss == 0)
+        return; /* cannot tell */
+    other = rss > c->lru.used ? rss - c->lru.used : 0;
+    floor = budget / 16;
+    want = budget > other + floor ? budget - other : floor;
+    if (want != c->lru.budget) {
+        size_t before = c->lru.used;
+        lru_set_budget(&c->lru, want);
+        /* Freed memory stays resident until given back (it lies in the arenas of the
+         * threads that fetched it, which the listed nodes' memory does not reuse). */
+        if (before - c->lru.used >= budget / 64 + 1 && c->cfg.release)
+            c->cfg.release();
+    }
+}
+
 void cache_get_stats(cache *c, cache_stats *out)
 {
     pthread_mutex_lock(&c->lock);

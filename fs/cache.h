@@ -37,6 +37,15 @@ typedef struct cache_config {
     time_t (*wall)(void *ud);
     void *clock_ud;
     unsigned page_size;      /* records a listing page holds (what a listing costs); 0: 500 */
+    /* The process's resident bytes (memuse.h), or NULL. When set, content_budget bounds
+     * the whole process rather than content alone: now and then (every 1/64 of the
+     * budget of content added, or of entries listed at an estimated cost each: the
+     * kernel-facing node each makes in libfuse) the content kept is cut to what the
+     * budget leaves beside the rest (record tables, libfuse's nodes, buffers, code),
+     * never below 1/16 of the budget; 0 from it changes nothing. */
+    size_t (*resident_bytes)(void);
+    /* Called after content was dropped for room by the above, or NULL (memuse_release). */
+    void (*release)(void);
 } cache_config;
 
 typedef struct cache cache;

@@ -177,9 +177,15 @@ static bool take_entry(cache *c, cache_dir *d, size_t pos, chunk_entry *ce)
         const recs *r = &d->store->r;
         uint32_t i = r->order[pos];
         const recs_entry *e = &r->e[i];
+        const char *name = recs_name(r, i);
+        size_t len = strlen(name), sl = sizeof LAYOUT_SUFFIX; /* NUL included */
         if (e->flags & RECS_GONE)
             return false;
-        snprintf(ce->name, sizeof ce->name, "%s%s", recs_name(r, i), LAYOUT_SUFFIX);
+        /* (the hot path of a large listing: no printf) */
+        if (len + sl > sizeof ce->name)
+            len = sizeof ce->name - sl;
+        memcpy(ce->name, name, len);
+        memcpy(ce->name + len, LAYOUT_SUFFIX, sl);
         memset(&ce->attr, 0, sizeof ce->attr);
         ce->attr.mode = FILE_MODE;
         ce->attr.size = e->size;
@@ -198,6 +204,10 @@ static bool take_entry(cache *c, cache_dir *d, size_t pos, chunk_entry *ce)
     return true;
 }
 
+/* About what an entry handed to the kernel costs in libfuse (its node, from libfuse's
+ * own slabs, and two hash slots): the process is weighed as listings grow it. */
+#define LISTED_COST 192
+
 int cache_readdir(cache *c, cache_dir *d, size_t start, cache_fill_fn fn, void *ud)
 {
     size_t total = (d->has_meta ? 1 : 0) + (d->store ? d->nrec : d->count);
@@ -215,6 +225,7 @@ int cache_readdir(cache *c, cache_dir *d, size_t start, cache_fill_fn fn, void *
                 got++;
             pos++;
         }
+        cache_heap_check(c, got * LISTED_COST);
         pthread_mutex_unlock(&c->lock);
         for (size_t i = 0; i < got; i++)
             if (fn(ud, chunk[i].name, &chunk[i].attr, chunk[i].have_attr, chunk[i].index))

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "errmap.h"
+#include "memuse.h"
 #include "log.h"
 #include "ops.h"
 #include "opts.h"
@@ -162,6 +163,8 @@ int main(int argc, char *argv[])
     memset(&ccfg, 0, sizeof ccfg);
     ccfg.ttl = o.cache_ttl;
     ccfg.content_budget = o.cache_mib << 20;
+    ccfg.resident_bytes = memuse_resident; /* cache_size bounds the daemon's memory */
+    ccfg.release = memuse_release;
     ccfg.page_size = o.page_size > 0 ? (unsigned)o.page_size : 0;
     source_from_client(client, &src);
     if (cache_new(&ccfg, &src, &fscache) != 0) {

@@ -525,7 +525,7 @@ void fs_opts_usage(FILE *f, const char *prog)
 "                           a password on the command line is refused)\n"
 "    -o cache_ttl=SECONDS   keep listings, attributes and contents this long (%g;\n"
 "                           0 fetches on every lookup)\n"
-"    -o cache_size=MIB      record content kept in memory (%d MiB)\n"
+"    -o cache_size=MIB      memory for the cache: content, names, nodes (%d MiB)\n"
 "    -o page_size=N         records per page of a collection listing (%d)\n"
 "    -o workers=N           pages fetched in parallel (%d)\n"
 "    -o timeout=SECONDS     time limit of one HTTP try (%g)\n"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cache_int.h" /* the LRU's bytes, for a fake resident size */
 #include "check.h"
 #include "log.h"
 #include "names.h"
@@ -111,17 +112,17 @@ static int f_read(void *ud, const char *app, const char *slug, cf_page_fn fn, vo
         *total = (size_t)n;
     for (int off = 0; off < n || off == 0; off += F.page_size) {
         int count = n - off < F.page_size ? n - off : F.page_size;
-        cf_json *recs[MAXREC];
-        cf_page page = {(size_t)off, (size_t)n, (size_t)count, (const cf_json *const *)recs};
+        cf_json *prec[MAXREC];
+        cf_page page = {(size_t)off, (size_t)n, (size_t)count, (const cf_json *const *)prec};
         int stop;
         pthread_mutex_lock(&F.lock);
         F.pages++;
         for (int i = 0; i < count; i++)
-            recs[i] = cf_json_parse(F.rec[off + i], strlen(F.rec[off + i]), 0, NULL);
+            prec[i] = cf_json_parse(F.rec[off + i], strlen(F.rec[off + i]), 0, NULL);
         pthread_mutex_unlock(&F.lock);
         stop = fn(fn_ud, &page);
         for (int i = 0; i < count; i++)
-            cf_json_free(recs[i]);
+            cf_json_free(prec[i]);
         if (stop) {
             err->kind = CF_ERR_CANCELLED;
             return -1;
@@ -194,7 +195,7 @@ static void fake_setup(int nrec, int page_size)
 static cache *make_cache(double ttl, size_t budget)
 {
     cache_source src = {NULL, f_list, f_version, f_read, f_get};
-    cache_config cfg = {ttl, budget, 1600000000, fake_mono, fake_wall, NULL, 0};
+    cache_config cfg = {ttl, budget, 1600000000, fake_mono, fake_wall, NULL, 0, NULL, NULL};
     cache *c = NULL;
     EXPECT_RC(cache_new(&cfg, &src, &c), 0);
     return c;
@@ -506,6 +507,69 @@ static void test_ttl_and_times(void)
     cache_free(c);
 }
 
+/* Reads of an expired listing's records: single GETs until, within one TTL, as many
+ * were made as a listing has pages (here 1234 / 100 = 13); then one listing again. */
+static void test_relist_after_expiry(void)
+{
+    cache_source src = {NULL, f_list, f_version, f_read, f_get};
+    cache_config cfg = {.ttl = 2, .content_budget = 64 << 20, .mount_time = 1600000000,
+                        .mono = fake_mono, .wall = fake_wall, .page_size = 100};
+    cache *c = NULL;
+    cache_attr a;
+    char path[128], *text;
+    int rc;
+
+    fake_setup(1234, 100);
+    EXPECT_RC(cache_new(&cfg, &src, &c), 0);
+    EXPECT_RC(list_dir(c, "/apps/a/c", &L), 0);
+    CHECK_INT(F.reads, 1);
+    set_record(20, "changed meanwhile");
+    now_mono += 3;
+    /* Sparse reads: a GET each, and the count starts again after a TTL without reads. */
+    for (int i = 0; i < 12; i++) {
+        snprintf(path, sizeof path, "/apps/a/c/6465e7a5c1a9f0e2%08x.json", i);
+        EXPECT_RC(getattr(c, path, &a), 0);
+    }
+    CHECK_INT(F.gets, 12);
+    now_mono += 2.5;
+    for (int i = 100; i < 112; i++) {
+        snprintf(path, sizeof path, "/apps/a/c/6465e7a5c1a9f0e2%08x.json", i);
+        EXPECT_RC(getattr(c, path, &a), 0);
+    }
+    CHECK_INT(F.gets, 24);
+    CHECK_INT(F.reads, 1);
+    /* A reader going through the collection: 13 GETs in this TTL, then one listing. */
+    for (int i = 12; i < 40; i++) {
+        snprintf(path, sizeof path, "/apps/a/c/6465e7a5c1a9f0e2%08x.json", i);
+        text = read_file(c, path, &rc);
+        CHECK_INT(rc, 0);
+        CHECK(text && (i != 20 || strstr(text, "changed meanwhile")));
+        free(text);
+    }
+    CHECK_INT(F.gets, 25);
+    CHECK_INT(F.reads, 2);
+    /* Fresh again: nothing is asked, a record gone from the server is known missing. */
+    EXPECT_RC(getattr(c, "/apps/a/c/6465e7a5c1a9f0e2ffffffff.json", &a), -ENOENT);
+    CHECK_INT(F.gets, 25);
+    cache_free(c);
+
+    /* A collection never listed: a GET per record, however many. */
+    fake_setup(1234, 100);
+    EXPECT_RC(cache_new(&cfg, &src, &c), 0);
+    for (int i = 0; i < 30; i++) {
+        snprintf(path, sizeof path, "/apps/a/c/6465e7a5c1a9f0e2%08x.json", i);
+        EXPECT_RC(getattr(c, path, &a), 0);
+    }
+    now_mono += 3;
+    for (int i = 0; i < 30; i++) {
+        snprintf(path, sizeof path, "/apps/a/c/6465e7a5c1a9f0e2%08x.json", i);
+        EXPECT_RC(getattr(c, path, &a), 0);
+    }
+    CHECK_INT(F.gets, 60);
+    CHECK_INT(F.reads, 0);
+    cache_free(c);
+}
+
 static void test_lru_budget(void)
 {
     cache *c;
@@ -570,6 +634,69 @@ static void test_lru_budget(void)
     CHECK(rc == 0 && text && strlen(text) == L.attrs[2].size);
     free(text);
     CHECK_INT(F.gets, 1);
+    cache_free(c);
+}
+
+/* The resident size the fake system reports (resident_bytes): a rest, plus the content of
+ * fake_cache (read under its lock: resident_bytes is called with it held). */
+static size_t fake_rest;
+static cache *fake_cache;
+
+static size_t fake_resident(void)
+{
+    return fake_rest + (fake_cache ? fake_cache->lru.used : 0);
+}
+
+/* With resident_bytes set, the budget bounds the process: content gives way to what else
+ * is in it, down to 1/16 of the budget; a size that cannot be read (0) changes nothing. */
+static void test_budget_follows_memory(void)
+{
+    cache_source src = {NULL, f_list, f_version, f_read, f_get};
+    cache_config cfg = {.ttl = 30, .mount_time = 1600000000, .mono = fake_mono,
+                        .wall = fake_wall, .resident_bytes = fake_resident};
+    cache *c = NULL;
+    cache_stats st;
+    size_t one;
+
+    fake_setup(400, 100);
+    c = make_cache(30, 64 << 20);
+    EXPECT_RC(list_dir(c, "/apps/a/c", &L), 0);
+    cache_get_stats(c, &st);
+    one = st.content_bytes / 400;
+    cache_free(c);
+
+    /* A budget of 64 records' content; the rest of the process weighs 16 of them. */
+    cfg.content_budget = 64 * one;
+    fake_rest = 16 * one;
+    fake_setup(400, 100);
+    EXPECT_RC(cache_new(&cfg, &src, &c), 0);
+    fake_cache = c;
+    EXPECT_RC(list_dir(c, "/apps/a/c", &L), 0);
+    cache_get_stats(c, &st);
+    CHECK_INT(st.content_budget, 48 * one);
+    CHECK_INT(st.content_items, 48);
+    CHECK_INT(st.records, 400);
+    /* The rest grows past the budget (the kernel-facing nodes of a listing): content is
+     * cut to the floor (4 records) at the next weighing, which a listing handed out (a
+     * cost per entry) brings without fetching anything. */
+    fake_rest = 1000 * one;
+    EXPECT_RC(list_dir(c, "/apps/a/c", &L), 0);
+    CHECK_INT(F.reads, 1);
+    cache_get_stats(c, &st);
+    CHECK_INT(st.content_budget, 4 * one);
+    CHECK(st.content_items <= 4);
+    CHECK_INT(st.records, 400);
+    fake_cache = NULL;
+    cache_free(c);
+
+    /* The system cannot tell (0): the budget is content's alone. */
+    fake_rest = 0;
+    fake_setup(400, 100);
+    EXPECT_RC(cache_new(&cfg, &src, &c), 0);
+    EXPECT_RC(list_dir(c, "/apps/a/c", &L), 0);
+    cache_get_stats(c, &st);
+    CHECK_INT(st.content_budget, 64 * one);
+    CHECK_INT(st.content_items, 64);
     cache_free(c);
 }
 
@@ -697,7 +824,9 @@ int main(void)
     test_counts();
     test_single_record();
     test_ttl_and_times();
+    test_relist_after_expiry();
     test_lru_budget();
+    test_budget_follows_memory();
     test_single_flight();
     test_snapshot_survives_refresh();
     return check_done();

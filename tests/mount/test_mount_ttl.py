@@ -130,3 +130,25 @@ def test_default_ttl_keeps_what_was_read(emu, mount_factory):
     change(emu, rid, rec, "default-ttl")
     time.sleep(2.5)
     assert cat(path) == old
+
+
+def test_expired_listing_read_through_is_listed_again(emu, mount_factory):
+    """Reading every record of a listing that expired: a few single GETs (as many as a
+    listing has pages, at least 8), then one listing again instead of a GET per file."""
+    from mount_helpers import route_count
+    m = mount_factory(emu, "cache_ttl=2")
+    base = m.p("apps", APP, COLL)
+    names = sorted(n for n in os.listdir(base) if not n.startswith("."))
+    assert len(names) > 12
+    rid, rec = record(emu, 2)
+    new = change(emu, rid, rec, "read-through")
+    time.sleep(2.3)
+    emu.reset()
+    r = subprocess.run(["xargs", "-0", "cat"], input="\0".join(names).encode(),
+                       capture_output=True, cwd=base, timeout=60)
+    assert r.returncode == 0, r.stderr
+    s = emu.stats()
+    items = route_count(s, "GET /api/item/{app}/{slug}/{id}")
+    pages = route_count(s, "POST /api/dataframe/read_data")
+    assert items == 8 and pages == 1, s.get("routes")
+    assert new in r.stdout, "a change made before the TTL ran out did not show after it"
