@@ -222,8 +222,8 @@ def test_soak(emulator, mount):
     threads = [threading.Thread(target=loop, args=(s,)) for s in soakers]
     for t in threads:
         t.start()
-    while any(t.is_alive() for t in threads):
-        time.sleep(SECONDS / 4)
+    for quarter in range(1, 5):  # VmRSS at each quarter of the run
+        time.sleep(max(0.0, start + SECONDS * quarter / 4 - time.monotonic()))
         rss.append(vmrss_kib(m.pid))
     for t in threads:
         t.join(60)
