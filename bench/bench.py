@@ -243,6 +243,8 @@ def main(argv):
     for r in bench.rows:
         if r.get("baseline") and isinstance(r["baseline"], str):
             log("  %s: baseline = %s" % (r["scenario"].split(".")[0], r["baseline"]))
+        if r.get("reference"):
+            log("  %s: for reference, %s" % (r["scenario"].split(".")[0], r["reference"]))
         if r.get("unit") == "MiB":
             log("  %s: time = the daemon's peak resident memory (VmHWM); the listing itself "
                 "took %s" % (r["scenario"].split(".")[0], fmt_s(r.get("listing_time_s"))))

@@ -96,8 +96,30 @@ bool render_objectid_time(const char *id, time_t *t)
     return true;
 }
 
+/* One multiply-xorshift round over a word. */
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 32);
+}
+
 uint64_t render_checksum(const char *data, size_t len)
 {
-    /* FNV-1a, folded with the length so equal-hash texts of different sizes differ. */
-    return names_hash64(data, len) ^ ((uint64_t)len * 0x9e3779b97f4a7c15ULL);
+    /* Eight bytes a step (every record of a listing goes through it), seeded with the
+     * length; in memory only, so it may change between versions. */
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+    size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, data + i, 8);
+        h = mix(h, w);
+    }
+    if (i < len) {
+        w = 0;
+        memcpy(&w, data + i, len - i);
+        h = mix(h, w);
+    }
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 32);
 }
