@@ -181,7 +181,8 @@ typedef struct cf_config {
     int page_size;         /* records asked for per page; default 500 */
     int tries;             /* tries in all for a retryable failure; default 4 */
     long timeout_ms;       /* per try; default 10000 */
-    long backoff_ms;       /* first pause between tries, doubling; default 1000 */
+    long backoff_ms;       /* first pause between tries, doubling up to 30 s (or itself
+                            * when larger); default 1000 */
     long max_body;         /* largest answer accepted, bytes; default 256 MiB */
     const char *cafile;    /* CA bundle for TLS, NULL for the system's */
     bool insecure;         /* skip TLS verification (logs a warning at creation) */

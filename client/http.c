@@ -371,6 +371,16 @@ static void pause_ms(const cfi_call *call, long ms)
     }
 }
 
+long cfi_backoff_pause(long backoff_ms, int n)
+{
+    long cap = backoff_ms > CFI_BACKOFF_CAP_MS ? backoff_ms : CFI_BACKOFF_CAP_MS;
+    long ms = backoff_ms;
+
+    for (int i = 1; i < n && ms < cap; i++)
+        ms *= 2;
+    return ms < cap ? ms : cap;
+}
+
 /* Names the failure of a try for the retry warning. */
 static void describe(const cf_error *e, char *out, size_t size)
 {
@@ -473,11 +483,10 @@ int cfi_call_run(cf_client *c, const cfi_call *call, cfi_reply *reply, cf_error 
                 goto failed;
             {
                 char what[300];
-                long shift = tries - 1 < 20 ? tries - 1 : 20;
                 describe(&try_err, what, sizeof what);
                 CFI_LOG(c, CF_LOG_WARNING, "retrying %s %s after %s (try %d of %d)", call->method,
                         call->path, what, tries + 1, c->tries);
-                pause_ms(call, c->backoff_ms << shift);
+                pause_ms(call, cfi_backoff_pause(c->backoff_ms, tries));
             }
             continue;
         }

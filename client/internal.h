@@ -114,6 +114,12 @@ void cfi_log(const cf_client *c, int level, const char *file, int line, const ch
     __atomic_fetch_add(&(c)->stats.field, (uint64_t)(n), __ATOMIC_RELAXED)
 
 /* A growable text buffer; on allocation failure it turns `failed` and ignores appends. */
+/* The pause before try n + 1 (n >= 1): backoff_ms doubling from the first, each pause at
+ * most CFI_BACKOFF_CAP_MS (or backoff_ms itself when that is larger), so that many tries
+ * keep asking at a steady pace rather than sleeping for hours. */
+#define CFI_BACKOFF_CAP_MS 30000L
+long cfi_backoff_pause(long backoff_ms, int n);
+
 typedef struct cfi_buf {
     char *data; /* NUL-terminated when non-NULL */
     size_t len, cap;

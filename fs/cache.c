@@ -69,12 +69,55 @@ static void flight_free(flight *f)
     free(f);
 }
 
+/* The outcome of a fetch for key that failed less than CACHE_FAIL_MEMO seconds ago (and
+ * after the last cache_drop_all), copied to *res; older ones are forgotten on the way. */
+static bool recent_failure(cache *c, const char *key, size_t keylen, flight_result *res)
+{
+    double now = cache_mono(c);
+    flight **pp = &c->failed, *f;
+
+    while ((f = *pp) != NULL) {
+        if (now - f->ended >= CACHE_FAIL_MEMO || f->ended <= c->valid_after) {
+            *pp = f->next;
+            flight_free(f);
+            continue;
+        }
+        if (f->keylen == keylen && memcmp(f->key, key, keylen) == 0) {
+            *res = f->res;
+            c->stats.joined++;
+            return true;
+        }
+        pp = &f->next;
+    }
+    return false;
+}
+
+/* Keeps a failed outcome for the questions that follow at once (recent_failure). */
+static void remember_failure(cache *c, const char *key, size_t keylen, const flight_result *res)
+{
+    flight *f = calloc(1, sizeof *f);
+
+    if (!f || !(f->key = malloc(keylen ? keylen : 1))) {
+        free(f);
+        return; /* only a shortcut lost */
+    }
+    memcpy(f->key, key, keylen);
+    f->keylen = keylen;
+    f->res = *res;
+    f->res.content = NULL;
+    f->ended = cache_mono(c);
+    f->next = c->failed;
+    c->failed = f;
+}
+
 int cache_flight_join(cache *c, const char *key, size_t keylen, flight **out, flight_result *res)
 {
     flight *f;
 
     *out = NULL;
     cache_fetch_counted(); /* a miss for the question asking (cache_obs.c) */
+    if (c->failed && recent_failure(c, key, keylen, res))
+        return 1;
     for (f = c->flights; f; f = f->next) {
         if (f->keylen == keylen && memcmp(f->key, key, keylen) == 0)
             break;
@@ -121,6 +164,9 @@ void cache_flight_end(cache *c, flight *f, const flight_result *res)
     f->res = *res;
     if (f->res.content)
         lru_item_ref(f->res.content);
+    /* The failures that take time (tries x timeout), not the server's answers. */
+    if (res->rc == -EIO || res->rc == -ETIMEDOUT)
+        remember_failure(c, f->key, f->keylen, res);
     f->done = true;
     if (f->waiters == 0) {
         flight_free(f);
@@ -723,6 +769,11 @@ void cache_free(cache *c)
     }
     lru_clear(&c->lru);
     cache_alias_free(c);
+    while (c->failed) {
+        flight *f = c->failed;
+        c->failed = f->next;
+        flight_free(f);
+    }
     pthread_mutex_unlock(&c->lock);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);

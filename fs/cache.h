@@ -50,6 +50,10 @@ typedef struct cache_config {
 
 typedef struct cache cache;
 
+/* Seconds a fetch that failed with EIO or ETIMEDOUT answers the same question again
+ * without asking the server (the kernel repeats a failed lookup at once). */
+#define CACHE_FAIL_MEMO 0.25
+
 /* What stat shows of a node (owner and the rest are the operations' business). */
 typedef struct cache_attr {
     bool is_dir;

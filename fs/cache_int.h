@@ -68,6 +68,7 @@ typedef struct flight {
     int waiters;
     bool done;
     flight_result res;
+    double ended;        /* in cache.failed: monotonic seconds the failed fetch ended */
 } flight;
 
 struct cache {
@@ -80,6 +81,7 @@ struct cache {
     lnode lists[L_COUNT];
     cslot *slots;
     flight *flights;
+    flight *failed;        /* fetches that failed moments ago (cache_flight_join) */
     cache_stats stats;
     double valid_after;    /* after cache_drop_all: what was fetched before this is stale */
     double mono_base;      /* the monotonic clock when the cache was made (cache_stamp) */
@@ -105,7 +107,10 @@ bool cache_is_fresh(cache *c, double t);
 
 /* Single-flight, under the lock. cache_flight_join: when a fetch for key is in flight,
  * waits for it (releasing the lock meanwhile) and returns 1 with its outcome in *res
- * (content referenced for the caller); otherwise registers one and returns 0 with *f: the
+ * (content referenced for the caller); so too when a fetch for key failed with EIO or
+ * ETIMEDOUT less than CACHE_FAIL_MEMO seconds ago and after the last cache_drop_all (the
+ * kernel asks again at once when a lookup fails: a revalidation, then a fresh lookup;
+ * each would wait tries x timeout again); otherwise registers one and returns 0 with *f: the
  * caller fetches without the lock, retakes it and calls cache_flight_end with its outcome
  * (the flight takes its own reference of res->content). -1: out of memory. */
 int cache_flight_join(cache *c, const char *key, size_t keylen, flight **f, flight_result *res);

@@ -530,7 +530,7 @@ void fs_opts_usage(FILE *f, const char *prog)
 "    -o workers=N           pages fetched in parallel (%d)\n"
 "    -o timeout=SECONDS     time limit of one HTTP try (%g)\n"
 "    -o tries=N             tries of a request that timed out or got 502/503/504 (%d)\n"
-"    -o backoff=SECONDS     first pause between tries, doubling (%g)\n"
+"    -o backoff=SECONDS     first pause between tries, doubling to 30 s (%g)\n"
 "    -o cafile=PATH         CA certificates to verify the server with\n"
 "    -o insecure            do not verify the server's certificate (warns)\n"
 "    -o ro                  read-only mount\n"

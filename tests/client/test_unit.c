@@ -102,6 +102,19 @@ static void check_escape(const char *in, const char *want)
     free(got);
 }
 
+static void test_backoff(void)
+{
+    CHECK_INT(cfi_backoff_pause(1000, 1), 1000);
+    CHECK_INT(cfi_backoff_pause(1000, 2), 2000);
+    CHECK_INT(cfi_backoff_pause(1000, 5), 16000);
+    CHECK_INT(cfi_backoff_pause(1000, 6), 30000);
+    CHECK_INT(cfi_backoff_pause(1000, 1000), 30000);
+    CHECK_INT(cfi_backoff_pause(50, 3), 200);
+    CHECK_INT(cfi_backoff_pause(0, 9), 0);
+    CHECK_INT(cfi_backoff_pause(60000, 1), 60000);
+    CHECK_INT(cfi_backoff_pause(60000, 4), 60000);
+}
+
 static void test_escape(void)
 {
     cf_error err;
@@ -452,6 +465,7 @@ int main(void)
     cf_global_init();
     test_jwt();
     test_escape();
+    test_backoff();
     test_envelope();
     test_deep_data();
     test_errors();

@@ -462,17 +462,21 @@ static void test_hits_refresh_stale(void)
     cache_get_stats(c, &st);
     CHECK(st.stale_served >= 3);
 
-    /* A network failure and a timeout are served stale too... */
+    /* A network failure and a timeout are served stale too (each a moment after the
+     * failure before: within CACHE_FAIL_MEMO a failed fetch is not tried again)... */
     S.fail = FAIL_NET;
+    now_mono += 1;
     text = open_text(c, "/apps/a/c/r0.json", &rc);
     CHECK(text != NULL);
     free(text);
     S.fail = FAIL_TIMEOUT;
+    now_mono += 1;
     text = open_text(c, "/apps/a/c/r0.json", &rc);
     CHECK(text != NULL);
     free(text);
     /* ... but never 404 or 401. */
     S.fail = FAIL_404;
+    now_mono += 1;
     text = open_text(c, "/apps/a/c/r0.json", &rc);
     CHECK(text == NULL && rc == -ENOENT);
     S.fail = FAIL_401;
@@ -496,6 +500,55 @@ static void test_hits_refresh_stale(void)
     log_use_stderr();
     cache_free(c);
     errlog_reset();
+}
+
+/* A fetch that failed slowly (EIO, ETIMEDOUT) answers the questions of the next
+ * CACHE_FAIL_MEMO seconds without asking the server again (the kernel's lookup after a
+ * failed revalidation); answers (404) are not kept; a refresh forgets failures. */
+static void test_failure_memo(void)
+{
+    cache *c = make_cache(10);
+    layout_path p;
+    cache_attr a;
+    cf_error err;
+
+    memset(&S, 0, sizeof S);
+    S.rec0 = "{\"_id\":\"r0\",\"v\":0}";
+    log_use_function(sink, NULL);
+    P(&p, "/apps/a/c");
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), 0); /* the app and collection are known */
+    P(&p, "/apps/a/c/r0.json");
+    S.fail = FAIL_TIMEOUT;
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -ETIMEDOUT);
+    CHECK_INT(S.gets, 1);
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -ETIMEDOUT);
+    CHECK_INT(S.gets, 1);
+    CHECK_INT(err.status, 0);
+    now_mono += CACHE_FAIL_MEMO / 2;
+    S.fail = OK;
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -ETIMEDOUT);
+    CHECK_INT(S.gets, 1);
+    now_mono += CACHE_FAIL_MEMO;
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), 0);
+    CHECK_INT(S.gets, 2);
+    /* A 503: kept too, with the server's status; a refresh forgets it. */
+    P(&p, "/apps/a/c/r1.json");
+    S.fail = FAIL_503;
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -EIO);
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -EIO);
+    CHECK_INT(err.status, 503);
+    CHECK_INT(S.gets, 3);
+    cache_drop_all(c);
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -EIO);
+    CHECK_INT(S.gets, 4);
+    /* A 404 is an answer: asked again. */
+    now_mono += 1;
+    S.fail = FAIL_404;
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -ENOENT);
+    EXPECT_RC(cache_getattr(c, &p, &a, &err), -ENOENT);
+    CHECK_INT(S.gets, 6);
+    log_use_stderr();
+    cache_free(c);
 }
 
 static void test_layout(void)
@@ -669,6 +722,7 @@ int main(void)
     test_errlog();
     test_stats();
     test_hits_refresh_stale();
+    test_failure_memo();
     test_layout();
     test_control();
     return check_done();
