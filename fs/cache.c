@@ -164,8 +164,9 @@ void cache_flight_end(cache *c, flight *f, const flight_result *res)
     f->res = *res;
     if (f->res.content)
         lru_item_ref(f->res.content);
-    /* The failures that take time (tries x timeout), not the server's answers. */
-    if (res->rc == -EIO || res->rc == -ETIMEDOUT)
+    /* Only the failure that takes tries x timeout: a server's answer (a 5xx: EIO), even a
+     * failing one, is asked again, so that a record reads as soon as the server is back. */
+    if (res->rc == -ETIMEDOUT)
         remember_failure(c, f->key, f->keylen, res);
     f->done = true;
     if (f->waiters == 0) {

@@ -50,8 +50,8 @@ typedef struct cache_config {
 
 typedef struct cache cache;
 
-/* Seconds a fetch that failed with EIO or ETIMEDOUT answers the same question again
- * without asking the server (the kernel repeats a failed lookup at once). */
+/* Seconds a fetch that timed out (ETIMEDOUT, after tries x timeout) answers the same
+ * question again without asking the server (the kernel repeats a failed lookup at once). */
 #define CACHE_FAIL_MEMO 0.25
 
 /* What stat shows of a node (owner and the rest are the operations' business). */

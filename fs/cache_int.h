@@ -107,10 +107,10 @@ bool cache_is_fresh(cache *c, double t);
 
 /* Single-flight, under the lock. cache_flight_join: when a fetch for key is in flight,
  * waits for it (releasing the lock meanwhile) and returns 1 with its outcome in *res
- * (content referenced for the caller); so too when a fetch for key failed with EIO or
- * ETIMEDOUT less than CACHE_FAIL_MEMO seconds ago and after the last cache_drop_all (the
- * kernel asks again at once when a lookup fails: a revalidation, then a fresh lookup;
- * each would wait tries x timeout again); otherwise registers one and returns 0 with *f: the
+ * (content referenced for the caller); so too when a fetch for key timed out less than
+ * CACHE_FAIL_MEMO seconds ago and after the last cache_drop_all (the kernel asks again at
+ * once when a lookup fails: a revalidation, then a fresh lookup; each would wait tries x
+ * timeout again); otherwise registers one and returns 0 with *f: the
  * caller fetches without the lock, retakes it and calls cache_flight_end with its outcome
  * (the flight takes its own reference of res->content). -1: out of memory. */
 int cache_flight_join(cache *c, const char *key, size_t keylen, flight **f, flight_result *res);
