@@ -129,6 +129,49 @@ static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool exi
     cache_heap_check(c, lru_item_cost(item));
 }
 
+/* Whether entry e was saved, deleted or fetched alone at or after monotonic time t: then
+ * it is at least as new as the answer of a fetch that began at t, and that answer must
+ * not replace it (a save of this mount would be undone in the cache). */
+static bool newer_than(cache *c, const recs_entry *e, double t)
+{
+    return (e->flags & RECS_FETCHED) && e->fetched >= cache_stamp(c, t);
+}
+
+/* A listing that began at `start` is installed while records of the collection were
+ * saved or deleted meanwhile (`from` holds them): those records keep their newer state in
+ * the listing's store `to`. Records created meanwhile are not in `to`; it is installed
+ * incomplete, so their lookups ask the server. Under the lock. */
+static void keep_newer(cache *c, const cstore *from, cstore *to, double start)
+{
+    for (uint32_t i = 0; i < from->r.n; i++) {
+        const recs_entry *e = &from->r.e[i];
+        const char *name = recs_name(&from->r, i);
+        recs_entry *t;
+        uint32_t j;
+
+        if (!newer_than(c, e, start) || recs_find(&to->r, name, strlen(name), &j) != 0)
+            continue;
+        t = &to->r.e[j];
+        if (!(e->flags & RECS_GONE) && e->content) {
+            lru_item *copy = lru_item_new(e->content->data, e->content->len);
+            if (copy) {
+                record_set(c, to, j, copy, true);
+                lru_item_unref(copy); /* the entry holds the LRU's reference */
+            }
+        } else if (t->content) {
+            lru_remove(&c->lru, t->content);
+            t->content = NULL;
+        }
+        t->size = e->size;
+        t->sum = e->sum;
+        t->mtime = e->mtime;
+        t->reserved = e->reserved;
+        t->flags = (t->flags & ~RECS_GONE) | (e->flags & (RECS_GONE | RECS_UNSHOWN)) |
+                   RECS_FETCHED;
+        t->fetched = e->fetched;
+    }
+}
+
 /* ------------------------------------------------------------------------- */
 /* Full listing                                                               */
 /* ------------------------------------------------------------------------- */
@@ -390,6 +433,8 @@ static int store_list(cache *c, const char *app, const char *slug, cf_error *err
          * than they are: the listing is kept, not as the whole collection, so lookups of
          * names it lacks ask the server, and the next readdir lists again. */
         L.ns->complete = !(slot && slot->changed >= start);
+        if (!L.ns->complete)
+            keep_newer(c, slot->cur, L.ns, start);
         res.rc = slot_install(c, L.ns);
         if (res.rc == 0)
             L.ns = NULL;
@@ -462,6 +507,7 @@ static int record_fetch(cache *c, const char *app, const char *slug, const char 
     cstore *s;
     double start;
     uint32_t idx;
+    bool again = false;
     int j;
 
     memset(res, 0, sizeof *res);
@@ -478,6 +524,7 @@ static int record_fetch(cache *c, const char *app, const char *slug, const char 
     if (j == 1)
         return res->rc;
 
+fetch:
     start = cache_mono(c);
     c->stats.record_gets++;
     slot = slot_find(c, app, slug);
@@ -510,7 +557,31 @@ static int record_fetch(cache *c, const char *app, const char *slug, const char 
             res->rc = -ENOMEM;
         }
     }
-    if (s && recs_find(&s->r, name, strlen(name), &idx) == 0) {
+    if (s && recs_find(&s->r, name, strlen(name), &idx) == 0 &&
+        (res->rc == 0 || res->rc == -ENOENT) && newer_than(c, &s->r.e[idx], start) &&
+        slot->changed >= start) {
+        /* Saved or deleted here while the GET was under way: what the cache holds is the
+         * newer; the answer (older, or the same) is dropped. */
+        recs_entry *e = &s->r.e[idx];
+        lru_item_unref(item);
+        item = NULL;
+        if (e->flags & RECS_GONE) {
+            res->rc = -ENOENT;
+        } else if (e->content) {
+            res->rc = 0;
+            res->changed = false;
+            item = e->content;
+            lru_item_ref(item); /* the caller's reference */
+            lru_touch(&c->lru, item);
+        } else if (!again) {
+            /* Evicted since: a GET that begins after the save shows it. */
+            again = true;
+            memset(res, 0, sizeof *res);
+            goto fetch;
+        } else {
+            res->rc = -EAGAIN;
+        }
+    } else if (s && recs_find(&s->r, name, strlen(name), &idx) == 0) {
         recs_entry *e = &s->r.e[idx];
         if (res->rc == 0) {
             res->changed = e->size != item->len;

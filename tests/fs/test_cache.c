@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cache_write.h"
 #include "cache_int.h" /* the LRU's bytes, for a fake resident size */
 #include "check.h"
 #include "log.h"
@@ -732,6 +733,40 @@ static void *stat_job(void *arg)
     return NULL;
 }
 
+/* A save made here while a listing of the collection is under way is newer than its
+ * answer: the cache must not go back to the version the listing carries. */
+static void test_save_during_fetch(void)
+{
+    static const char saved[] = "{\n  \"_id\": \"6465e7a5c1a9f0e200000005\",\n  \"n\": \"saved\"\n}\n";
+    const char *name = "6465e7a5c1a9f0e200000005.json", *key = "6465e7a5c1a9f0e200000005";
+    const char *path = "/apps/a/c/6465e7a5c1a9f0e200000005.json";
+    pthread_t th;
+    job jb;
+    cache_attr a;
+    cache *c;
+    char *text;
+    int rc;
+
+    /* A listing (3 pages of 150 ms) with a save of one of its records in the middle. */
+    fake_setup(300, 100);
+    F.delay_ms = 150;
+    c = make_cache(30, 64 << 20);
+    jb = (job){.c = c, .path = "/apps/a/c"};
+    pthread_create(&th, NULL, list_job, &jb);
+    pause_ms(100);
+    EXPECT_RC(cache_put_record(c, "a", "c", name, key, saved, strlen(saved), &a), 0);
+    pthread_join(th, NULL);
+    CHECK_INT(jb.rc, 0);
+    CHECK_INT(jb.entries, 301);
+    F.delay_ms = 0;
+    text = read_file(c, path, &rc);
+    CHECK_MSG(rc == 0 && text && strcmp(text, saved) == 0, "got %s", text ? text : "(null)");
+    free(text);
+    EXPECT_RC(getattr(c, path, &a), 0);
+    CHECK_INT(a.size, strlen(saved));
+    cache_free(c);
+}
+
 static void test_single_flight(void)
 {
     enum { T = 8 };
@@ -828,6 +863,7 @@ int main(void)
     test_lru_budget();
     test_budget_follows_memory();
     test_single_flight();
+    test_save_during_fetch();
     test_snapshot_survives_refresh();
     return check_done();
 }
