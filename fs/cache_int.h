@@ -115,6 +115,8 @@ bool cache_is_fresh(cache *c, double t);
  * (the flight takes its own reference of res->content). -1: out of memory. */
 int cache_flight_join(cache *c, const char *key, size_t keylen, flight **f, flight_result *res);
 void cache_flight_end(cache *c, flight *f, const flight_result *res);
+/* Forgets the failures kept (at cache_free). */
+void cache_flights_free(cache *c);
 
 /* Lists, under the lock: makes the list fresh (fetching when stale) and returns 0, or a
  * negative errno with *err filled. `need_fresh` false accepts any list already fetched
@@ -148,6 +150,18 @@ int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstor
                               uint32_t *count, cf_error *err);
 void cache_store_unref(cache *c, cstore *s);
 void cache_free_slots(cache *c);
+/* The slot of a collection, or NULL. */
+cslot *cache_slot_find(cache *c, const char *app, const char *slug);
+/* The time of a record first seen: its ObjectId's, else the mount's or now. */
+uint32_t cache_first_time(cache *c, const char *key, bool seen_before);
+
+/* Listings (cache_listing.c), called and returning under the lock (released meanwhile):
+ * lists a collection with the paged read and installs the listing. 0 or a negative errno
+ * with *err filled. */
+int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err);
+/* Whether entry e was saved, deleted or fetched alone at or after monotonic time t (then
+ * it is at least as new as the answer of a fetch that began at t). */
+bool cache_record_newer(cache *c, const recs_entry *e, double t);
 /* LRU eviction callback: clears the owning record's pointer. */
 void cache_evict_cb(void *ud, lru_item *item);
 

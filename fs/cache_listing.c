@@ -1,0 +1,333 @@
+/* cache_listing.c: a collection's full listing (the paged read) and what it keeps of
+ * changes made meanwhile. */
+#include "cache_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errmap.h"
+#include "log.h"
+#include "names.h"
+#include "render.h"
+
+/* Whether entry e was saved, deleted or fetched alone at or after monotonic time t: then
+ * it is at least as new as the answer of a fetch that began at t, and that answer must
+ * not replace it (a save of this mount would be undone in the cache). */
+bool cache_record_newer(cache *c, const recs_entry *e, double t)
+{
+    return (e->flags & RECS_FETCHED) && e->fetched >= cache_stamp(c, t);
+}
+
+/* A listing that began at `start` is installed while records of the collection were
+ * saved or deleted meanwhile (`from` holds them): those records keep their newer state in
+ * the listing's store `to`. Records created meanwhile are not in `to`; it is installed
+ * incomplete, so their lookups ask the server. Under the lock. */
+static void keep_newer(cache *c, const cstore *from, cstore *to, double start)
+{
+    for (uint32_t i = 0; i < from->r.n; i++) {
+        const recs_entry *e = &from->r.e[i];
+        const char *name = recs_name(&from->r, i);
+        recs_entry *t;
+        uint32_t j;
+
+        if (!cache_record_newer(c, e, start) || recs_find(&to->r, name, strlen(name), &j) != 0)
+            continue;
+        t = &to->r.e[j];
+        if (!(e->flags & RECS_GONE) && e->content) {
+            lru_item *copy = lru_item_new(e->content->data, e->content->len);
+            if (copy) {
+                cache_record_install(c, to, j, copy, true);
+                lru_item_unref(copy); /* the entry holds the LRU's reference */
+            }
+        } else if (t->content) {
+            lru_remove(&c->lru, t->content);
+            t->content = NULL;
+        }
+        t->size = e->size;
+        t->sum = e->sum;
+        t->mtime = e->mtime;
+        t->reserved = e->reserved;
+        t->flags = (t->flags & ~RECS_GONE) | (e->flags & (RECS_GONE | RECS_UNSHOWN)) |
+                   RECS_FETCHED;
+        t->fetched = e->fetched;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Full listing                                                               */
+/* ------------------------------------------------------------------------- */
+
+typedef struct prepared {
+    char *name;       /* file name without suffix */
+    char *key;
+    lru_item *item;
+} prepared;
+
+typedef struct listing {
+    cache *c;
+    cstore *ns;       /* being built, private until installed */
+    cstore *old;      /* the current store when the listing began, referenced, or NULL */
+    uint32_t *pos;    /* server position of each entry of ns */
+    size_t pos_cap;
+    size_t no_id, dups;
+    bool reserved;    /* the table was sized from the first page's total */
+    int rc;
+} listing;
+
+/* Makes a record's file name (suffix cut off), key and content, without the lock. */
+/* The record's "_id" (a non-empty string without NUL), malloc'ed in *key; 1 when it has
+ * none, -ENOMEM. Read from the text: the json-c tree is made only for an _id written with
+ * escapes (so a listing parses no record into a tree). */
+static int record_id(const cf_json *rec, char **key)
+{
+    size_t len, start, span;
+    const char *text = cf_json_text(rec, &len);
+    json_object *idv;
+
+    *key = NULL;
+    if (!text || cf_json_member_span(text, len, "_id", &start, &span) != 0 || span < 2 ||
+        text[start] != '"')
+        return 1;
+    if (!memchr(text + start + 1, '\\', span - 2)) {
+        if (span == 2)
+            return 1;
+        *key = strndup(text + start + 1, span - 2);
+        return *key ? 0 : -ENOMEM;
+    }
+    if (!json_object_object_get_ex(cf_json_object(rec), "_id", &idv) ||
+        !json_object_is_type(idv, json_type_string) || !json_object_get_string(idv)[0] ||
+        strlen(json_object_get_string(idv)) != (size_t)json_object_get_string_len(idv))
+        return 1;
+    *key = strdup(json_object_get_string(idv));
+    return *key ? 0 : -ENOMEM;
+}
+
+static int prepare(const cf_json *rec, prepared *p, size_t *no_id)
+{
+    const char *text;
+    char *out = NULL, *name = NULL;
+    size_t len, out_len, nlen, slen = strlen(LAYOUT_SUFFIX);
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    rc = record_id(rec, &p->key);
+    if (rc == 1) {
+        (*no_id)++;
+        return 0;
+    }
+    if (rc != 0 || names_encode(p->key, LAYOUT_SUFFIX, &name) != 0)
+        goto nomem;
+    nlen = strlen(name) - slen;
+    name[nlen] = '\0';
+    p->name = name;
+    text = cf_json_text(rec, &len);
+    if (render_record(text, len, p->key, &out, &out_len) != 0)
+        goto nomem;
+    p->item = lru_item_new(out, out_len);
+    free(out);
+    if (!p->item)
+        goto nomem;
+    return 0;
+nomem:
+    free(p->key);
+    free(p->name);
+    memset(p, 0, sizeof *p);
+    return -ENOMEM;
+}
+
+/* The first page tells how many records come: the table is made that large at once (no
+ * growth by doubling, no rehashing), its names sized after this page's. At most
+ * RESERVE_MAX records are believed. Under the lock (evictions write into entries). */
+#define RESERVE_MAX (2u << 20)
+static void reserve(listing *L, const cf_page *page, const prepared *prep)
+{
+    size_t n = page->total < RESERVE_MAX ? page->total : RESERVE_MAX, names = 0, got = 0;
+
+    L->reserved = true;
+    for (size_t i = 0; i < page->count; i++) {
+        if (!prep[i].item)
+            continue;
+        names += strlen(prep[i].name) + 1;
+        if (strcmp(prep[i].name, prep[i].key) != 0)
+            names += strlen(prep[i].key) + 1;
+        got++;
+    }
+    if (n <= page->count || got == 0)
+        return;
+    if (recs_reserve(&L->ns->r, (uint32_t)n, names / got * n + names / got * n / 16) == 0 &&
+        n > L->pos_cap) {
+        uint32_t *np = realloc(L->pos, n * sizeof *np);
+        if (np) {
+            L->pos = np;
+            L->pos_cap = n;
+        }
+    }
+}
+
+static int page_cb(void *ud, const cf_page *page)
+{
+    listing *L = ud;
+    cache *c = L->c;
+    prepared *prep = calloc(page->count ? page->count : 1, sizeof *prep);
+    int rc = 0;
+
+    if (!prep) {
+        L->rc = -ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < page->count && rc == 0; i++)
+        rc = prepare(page->records[i], &prep[i], &L->no_id);
+
+    pthread_mutex_lock(&c->lock);
+    if (rc == 0 && !L->reserved)
+        reserve(L, page, prep);
+    for (size_t i = 0; i < page->count && rc == 0; i++) {
+        prepared *p = &prep[i];
+        uint32_t idx, was;
+        int added;
+        recs_entry *e;
+        if (!p->item)
+            continue;
+        if (c->aliases)
+            cache_alias_stem(c, L->ns->app, L->ns->slug, p->key, &p->name);
+        if (p->item->len > UINT32_MAX) {
+            log_warning("record %s of %s/%s is too large to show", p->key, L->ns->app,
+                        L->ns->slug);
+            continue;
+        }
+        added = recs_add(&L->ns->r, p->name, p->key, &idx);
+        if (added < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (added == 1) {
+            L->dups++; /* pages overlapped (the server changed meanwhile): first one wins */
+            continue;
+        }
+        if (idx >= L->pos_cap) {
+            size_t nc = L->pos_cap ? L->pos_cap * 2 : 1024;
+            uint32_t *np = realloc(L->pos, nc * sizeof *np);
+            if (!np) {
+                rc = -ENOMEM;
+                break;
+            }
+            L->pos = np;
+            L->pos_cap = nc;
+        }
+        L->pos[idx] = (uint32_t)(page->offset + i);
+        e = &L->ns->r.e[idx];
+        /* Times carry over from the previous listing when the content is the same. */
+        if (L->old && recs_find(&L->old->r, p->name, strlen(p->name), &was) == 0) {
+            const recs_entry *o = &L->old->r.e[was];
+            e->mtime = o->mtime;
+            e->sum = o->sum;
+            e->reserved = o->reserved;
+            cache_record_install(c, L->ns, idx, p->item, true);
+        } else {
+            e->mtime = cache_first_time(c, p->key, L->old && L->old->complete);
+            cache_record_install(c, L->ns, idx, p->item, false);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+
+    for (size_t i = 0; i < page->count; i++) {
+        free(prep[i].name);
+        free(prep[i].key);
+        lru_item_unref(prep[i].item); /* the LRU has its own reference, or evicted it */
+    }
+    free(prep);
+    if (rc) {
+        L->rc = rc;
+        return 1;
+    }
+    return 0;
+}
+
+/* Lists a collection and installs the result as its current store. Under the lock. */
+int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
+{
+    size_t klen = 1 + strlen(app) + 1 + strlen(slug);
+    char *key = malloc(klen + 1);
+    listing L = {.c = c};
+    flight_result res;
+    flight *f;
+    cslot *slot;
+    double start;
+    size_t total = 0;
+    int j;
+
+    if (!key)
+        return -ENOMEM;
+    key[0] = 'C';
+    memcpy(key + 1, app, strlen(app) + 1);
+    memcpy(key + 1 + strlen(app) + 1, slug, strlen(slug) + 1);
+    j = cache_flight_join(c, key, klen, &f, &res);
+    free(key);
+    if (j < 0)
+        return -ENOMEM;
+    if (j == 1) {
+        if (res.rc)
+            *err = res.err;
+        lru_item_unref(res.content);
+        return res.rc;
+    }
+    memset(&res, 0, sizeof res);
+    L.ns = cache_store_make(app, slug);
+    if (!L.ns) {
+        res.rc = -ENOMEM;
+        goto done;
+    }
+    slot = cache_slot_find(c, app, slug);
+    L.old = slot ? slot->cur : NULL;
+    if (L.old)
+        L.old->refs++;
+    start = cache_mono(c);
+    c->stats.collection_reads++;
+    pthread_mutex_unlock(&c->lock);
+
+    if (c->src.read_collection(c->src.ud, app, slug, page_cb, &L, &total, &res.err) != 0)
+        res.rc = L.rc ? L.rc : -fs_errno(&res.err);
+    if (res.rc == 0 && L.ns->r.n && recs_sort_by_position(&L.ns->r, L.pos) != 0)
+        res.rc = -ENOMEM;
+    if (L.no_id)
+        log_warning("%zu record%s of %s/%s not shown: no string \"_id\"", L.no_id,
+                    L.no_id == 1 ? "" : "s", app, slug);
+    if (res.rc == 0 && L.no_id && L.ns->r.n == 0) {
+        /* Records came and none has an _id: a broken answer, not an empty collection. */
+        res.err.kind = CF_ERR_PROTOCOL;
+        snprintf(res.err.message, sizeof res.err.message,
+                 "no record of %s/%s has a string \"_id\"", app, slug);
+        res.rc = -EIO;
+    }
+    if (L.dups)
+        log_info("%zu record%s of %s/%s came twice while listing (the collection changed)",
+                 L.dups, L.dups == 1 ? "" : "s", app, slug);
+
+    pthread_mutex_lock(&c->lock);
+    slot = cache_slot_find(c, app, slug);
+    if (res.rc == 0 && slot && slot->cur->complete && slot->cur->listed > start) {
+        /* A listing that began after this one is in already: it is the newer. */
+    } else if (res.rc == 0) {
+        recs_shrink(&L.ns->r); /* under the lock: evictions write into the entries */
+        L.ns->listed = start;
+        /* A record saved or deleted here while the pages came (another thread) is newer
+         * than they are: the listing is kept, not as the whole collection, so lookups of
+         * names it lacks ask the server, and the next readdir lists again. */
+        L.ns->complete = !(slot && slot->changed >= start);
+        if (!L.ns->complete)
+            keep_newer(c, slot->cur, L.ns, start);
+        res.rc = cache_store_put(c, L.ns);
+        if (res.rc == 0)
+            L.ns = NULL;
+    }
+    cache_store_unref(c, L.ns);
+    cache_store_unref(c, L.old);
+done:
+    free(L.pos);
+    cache_flight_end(c, f, &res);
+    if (res.rc)
+        *err = res.err;
+    return res.rc;
+}
