@@ -619,16 +619,16 @@ void cache_free(cache *c)
     free(c);
 }
 
-void cache_heap_check(cache *c, size_t added)
+void cache_memory_check(cache *c, size_t added)
 {
     size_t budget = c->cfg.content_budget, rss, other, floor, want;
 
     if (!c->cfg.resident_bytes)
         return;
-    c->heap_added += added;
-    if (c->heap_added < budget / 64 + 1)
+    c->mem_added += added;
+    if (c->mem_added < budget / 64 + 1)
         return;
-    c->heap_added = 0;
+    c->mem_added = 0;
     rss = c->cfg.resident_bytes();
     if (rss == 0)
         return; /* cannot tell */

@@ -126,7 +126,7 @@ static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool exi
         lru_remove(&c->lru, e->content);
     e->content = item;
     lru_insert(&c->lru, item, s, i);
-    cache_heap_check(c, lru_item_cost(item));
+    cache_memory_check(c, lru_item_cost(item));
 }
 
 /* ------------------------------------------------------------------------- */

@@ -225,7 +225,7 @@ int cache_readdir(cache *c, cache_dir *d, size_t start, cache_fill_fn fn, void *
                 got++;
             pos++;
         }
-        cache_heap_check(c, got * LISTED_COST);
+        cache_memory_check(c, got * LISTED_COST);
         pthread_mutex_unlock(&c->lock);
         for (size_t i = 0; i < got; i++)
             if (fn(ud, chunk[i].name, &chunk[i].attr, chunk[i].have_attr, chunk[i].index))

@@ -87,13 +87,13 @@ struct cache {
     double mono_base;      /* the monotonic clock when the cache was made (cache_stamp) */
     bool stale_on_error;   /* cache_set_stale_on_error */
     struct calias *aliases; /* write side: names kept for keys a server assigned */
-    size_t heap_added;     /* bytes added since the process was last weighed */
+    size_t mem_added;     /* bytes added since the process was last weighed */
 };
 
 /* Under the lock, after content of `added` bytes was put in the LRU, or entries listed
- * that cost about as much elsewhere: the budget follows the heap
+ * that cost about as much elsewhere: the budget follows the resident size
  * (cache_config.resident_bytes). */
-void cache_heap_check(cache *c, size_t added);
+void cache_memory_check(cache *c, size_t added);
 
 /* Clocks. */
 double cache_mono(cache *c);

@@ -38,17 +38,6 @@ struct jlog {
     bool dirty;
 };
 
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int seg_name(char *out, size_t outsz, uint32_t num)
 {
     return snprintf(out, outsz, "seg-%010" PRIu32 ".log", num);
@@ -402,7 +391,7 @@ int jl_open(const char *dir, const char *about, jlog **out, jl_entry **live, siz
     *live = NULL;
     *nlive = 0;
     if (!j)
-        return fail(err, errsz, "out of memory");
+        return jl_errf(err, errsz, "out of memory");
     pthread_mutex_init(&j->lock, NULL);
     j->dirfd = j->lockfd = -1;
     j->dir = strdup(dir);
@@ -410,12 +399,12 @@ int jl_open(const char *dir, const char *about, jlog **out, jl_entry **live, siz
         goto bad;
     j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (j->dirfd < 0) {
-        fail(err, errsz, "cannot open %s: %s", dir, strerror(errno));
+        jl_errf(err, errsz, "cannot open %s: %s", dir, strerror(errno));
         goto bad;
     }
     j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->lockfd < 0 || flock(j->lockfd, LOCK_EX | LOCK_NB) != 0) {
-        fail(err, errsz,
+        jl_errf(err, errsz,
              errno == EWOULDBLOCK ? "the upload journal %s is in use by another clappfs mount of "
                                     "this URL and user"
                                   : "cannot lock the upload journal %s: %s",
@@ -466,7 +455,7 @@ int jl_open(const char *dir, const char *about, jlog **out, jl_entry **live, siz
         jl_entries_free(*live, *nlive);
         *live = NULL;
         *nlive = 0;
-        fail(err, errsz, "cannot read the upload journal %s: %s", dir, strerror(-rc));
+        jl_errf(err, errsz, "cannot read the upload journal %s: %s", dir, strerror(-rc));
         goto bad;
     }
     free(rp.v);

@@ -57,6 +57,8 @@ typedef struct jlog jlog;
 /* The journal directory of url + username (into out). 0, or -1 when no cache directory
  * can be named (no $XDG_CACHE_HOME, no home) or it does not fit. */
 int jl_dir_for(const char *url, const char *username, char *out, size_t outsz);
+/* Writes a message into err (errsz bytes) and returns -1: how the journal fails. */
+int jl_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Opens (making it, 0700) the journal at dir: takes its lock, writes `about`, replays
  * every segment and starts a new one. *live gets the live entries by seq (free with

@@ -120,9 +120,7 @@ size_t jl_decode(const char *buf, size_t avail, jl_rec *r)
 /* Files                                                                      */
 /* ------------------------------------------------------------------------- */
 
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
+int jl_errf(char *err, size_t errsz, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -165,7 +163,7 @@ int jl_make_dirs(const char *path, char *err, size_t errsz)
     int depth = 0;
 
     if (len >= sizeof buf)
-        return fail(err, errsz, "journal path too long");
+        return jl_errf(err, errsz, "journal path too long");
     memcpy(buf, path, len + 1);
     for (char *p = buf + 1;; p++) {
         if (*p != '/' && *p != '\0')
@@ -173,7 +171,7 @@ int jl_make_dirs(const char *path, char *err, size_t errsz)
         char c = *p;
         *p = '\0';
         if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return fail(err, errsz, "cannot make %s: %s", buf, strerror(errno));
+            return jl_errf(err, errsz, "cannot make %s: %s", buf, strerror(errno));
         *p = c;
         if (!c)
             break;
@@ -181,11 +179,11 @@ int jl_make_dirs(const char *path, char *err, size_t errsz)
     /* The journal directory and its parent. */
     for (char *p = buf + len; depth < 2; depth++) {
         if (lstat(buf, &st) != 0)
-            return fail(err, errsz, "cannot stat %s: %s", buf, strerror(errno));
+            return jl_errf(err, errsz, "cannot stat %s: %s", buf, strerror(errno));
         if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-            return fail(err, errsz, "%s is not a directory of this user's", buf);
+            return jl_errf(err, errsz, "%s is not a directory of this user's", buf);
         if ((st.st_mode & 07777) != 0700 && chmod(buf, 0700) != 0)
-            return fail(err, errsz, "cannot chmod %s: %s", buf, strerror(errno));
+            return jl_errf(err, errsz, "cannot chmod %s: %s", buf, strerror(errno));
         p = strrchr(buf, '/');
         if (!p || p == buf)
             break;

@@ -16,16 +16,16 @@
 
 enum { OV_HIDE, OV_OVERRIDE, OV_ADD };
 
+/* A name the write side shows in a listing. Listed without attributes, always: an open,
+ * new or local file's size changes without a node made, and a pending one shows the
+ * server's rendering once sent; a later chunk of the listing must never give the kernel a
+ * size older than the change (a read of the file would be cut at it). The kernel asks
+ * for the attributes when it needs them. */
 typedef struct ov_entry {
     char *name;
     int what;
     cache_attr attr;
     struct timespec mtime;
-    /* A file being written or saved, or one whose content changes here: its size may
-     * change after this snapshot was taken. Listed without attributes, so that a later
-     * chunk of the listing never gives the kernel a size older than the change (a read of
-     * the file would be cut at it): the kernel asks for them when it needs them. */
-    bool no_attr;
 } ov_entry;
 
 struct wr_overlay {
@@ -38,25 +38,33 @@ struct wr_overlay {
     struct timespec meta_mtime;
 };
 
-static void collect(void *ud, const wnode *n, const char *name)
+/* A new entry named name at the end (counted in by the caller), or NULL (out of memory:
+ * the listing goes without it). */
+static ov_entry *ov_push(wr_overlay *ov, const char *name)
 {
-    wr_overlay *ov = ud;
     ov_entry *e;
 
     if (ov->n == ov->cap) {
         size_t nc = ov->cap ? ov->cap * 2 : 8;
         ov_entry *ne = realloc(ov->e, nc * sizeof *ne);
         if (!ne)
-            return;
+            return NULL;
         ov->e = ne;
         ov->cap = nc;
     }
     e = &ov->e[ov->n];
     e->name = strdup(name);
-    if (!e->name)
+    return e->name ? e : NULL;
+}
+
+static void collect(void *ud, const wnode *n, const char *name)
+{
+    wr_overlay *ov = ud;
+    ov_entry *e = ov_push(ov, name);
+
+    if (!e)
         return;
     e->what = n->state == WN_HIDDEN ? OV_HIDE : OV_ADD;
-    e->no_attr = true; /* open, new and local files change without a node made */
     wn_attr(n, &e->attr, &e->mtime);
     ov->n++;
 }
@@ -88,20 +96,10 @@ static void collect_pending(void *ud, const char *name, bool deleted, const cach
 
     if (pc->nodes && bsearch(&key, ov->e, pc->nodes, sizeof *ov->e, cmp_ov))
         return;
-    if (ov->n == ov->cap) {
-        size_t nc = ov->cap ? ov->cap * 2 : 8;
-        ov_entry *ne = realloc(ov->e, nc * sizeof *ne);
-        if (!ne)
-            return;
-        ov->e = ne;
-        ov->cap = nc;
-    }
-    e = &ov->e[ov->n];
-    e->name = strdup(name);
-    if (!e->name)
+    e = ov_push(ov, name);
+    if (!e)
         return;
     e->what = deleted ? OV_HIDE : OV_ADD;
-    e->no_attr = true; /* pending: shown as the server's once sent, another size */
     e->attr = *a;
     e->mtime = *mt;
     ov->n++;
@@ -193,7 +191,7 @@ int wr_overlay_filter(wr_overlay *ov, const char *name, cache_attr *attr, struct
         *attr = e->attr;
         attr->is_dir = is_dir;
         *mtime = e->mtime;
-        *have_attr = !e->no_attr;
+        *have_attr = false; /* see struct ov_entry */
         return 1;
     }
     if (*have_attr) {
@@ -223,7 +221,7 @@ int wr_overlay_fill(wr_overlay *ov, fs_ctx *x, void *buf, fuse_fill_dir_t filler
         ov_entry *e = &ov->e[i];
         if (e->what != OV_ADD || (ov->meta && strcmp(e->name, ov->meta) == 0))
             continue;
-        if (at > off && fill_one(buf, filler, x, e->name, &e->attr, &e->mtime, at, !e->no_attr))
+        if (at > off && fill_one(buf, filler, x, e->name, &e->attr, &e->mtime, at, false))
             return 1;
         at++;
     }
