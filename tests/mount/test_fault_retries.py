@@ -83,7 +83,7 @@ ERRNO = {"503": "EIO", "stopped": "EIO", "timeout": "ETIMEDOUT"}
 
 @pytest.mark.parametrize("how", ["503", "timeout", "stopped"])
 def test_every_request_failing(restartable, mount, how):
-    """Operations end with EIO (ETIMEDOUT for timeouts, as fs/errmap.h says) within
+    """Operations end with EIO (ETIMEDOUT for timeouts, as fs/base/errmap.h says) within
     tries x timeout (+ backoff); nothing is half-written: once the server is back it holds
     what it held, the mount shows it, and the file being saved still reads the old content.
     A timed-out request may still be carried out by the server after the client gave up

@@ -34,23 +34,10 @@ void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st)
     st->st_atim.tv_sec = a->mtime;
 }
 
-void ops_report(const char *op, const char *path, int rc, const cf_error *err)
+/* The journal's jr_changed_fn: the kernel forgets the file's attributes and pages. */
+static void forget_path(void *ud, const char *path)
 {
-    char text[1400];
-
-    if (err && err->kind != CF_OK) {
-        fs_error_text(err, text, sizeof text);
-        if (rc == -ENOENT)
-            log_debug("%s %s: %s", op, path, text);
-        else if (err->method[0])
-            log_error("%s %s: %s %s: %s", op, path, err->method, err->path, text);
-        else /* found in an answer that came: no request to name */
-            log_error("%s %s: %s", op, path, text);
-        errlog_add(op, path, -rc, err); /* .clappfs/errors */
-    } else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EISDIR) {
-        log_warning("%s %s: %s", op, path, strerror(-rc));
-        errlog_add(op, path, -rc, NULL);
-    }
+    fuse_invalidate_path(ud, path);
 }
 
 static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -80,7 +67,7 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
     log_info("mounted %s on %s%s", x->url, x->mountpoint, x->ro ? " (read-only)" : "");
     ops_file_init(x); /* the mount's device, for opens that fill the page cache */
-    jr_start(fuse_get_context()->fuse); /* async uploads: the journal's workers */
+    jr_start(forget_path, fuse_get_context()->fuse); /* async uploads: the journal's workers */
     /* Said on stderr before detaching; the system log hears it too. */
     if (x->insecure && x->daemon)
         log_warning("-o insecure: the server's TLS certificate is not verified");

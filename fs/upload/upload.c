@@ -359,7 +359,7 @@ int up_content(fs_ctx *x, const wpath *w, lru_item **content, cache_attr *attr)
         return rc < 0 ? rc : 0;
     rc = cache_open(x->cache, &w->self, content, attr, &changed, &err);
     if (rc)
-        ops_report("open", w->path, rc, &err);
+        errlog_report("open", w->path, rc, &err);
     return rc;
 }
 
@@ -375,7 +375,7 @@ int up_exists(fs_ctx *x, const wpath *w, cache_attr *attr)
         return rc < 0 ? rc : 0;
     rc = cache_getattr(x->cache, &w->self, attr, &err);
     if (rc && rc != -ENOENT)
-        ops_report("getattr", w->path, rc, &err);
+        errlog_report("getattr", w->path, rc, &err);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #include "errlog.h"
 #include "layout.h"
 #include "log.h"
+#include "uploader.h"
 
 #define CONTROL_PREFIX "/" LAYOUT_CONTROL_NAME
 
@@ -127,6 +128,7 @@ static int render(enum which w, char **out, size_t *len)
         clock_gettime(CLOCK_MONOTONIC, &now);
         v.uptime = (double)(now.tv_sec - started_mono.tv_sec) +
                    (double)(now.tv_nsec - started_mono.tv_nsec) / 1e9;
+        jr_get_counts(&v.journal);
         return stats_render(&v, out, len) == 0 ? 0 : -ENOMEM;
     }
     if (w == C_ERRORS)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cache_write.h"
+#include "errlog.h"
 #include "log.h"
 #include "names.h"
 #include "render.h"
@@ -759,7 +760,7 @@ int wr_utimens(const char *path, const struct timespec tv[2], struct fuse_file_i
     if (rc == 0)
         wr_keep_time(x, path, &t, &attr);
     else
-        ops_report("utimens", path, rc, &err);
+        errlog_report("utimens", path, rc, &err);
     free(p);
     free(own);
     return rc;

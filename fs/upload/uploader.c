@@ -323,14 +323,15 @@ static bool finish(jpath *p, jent *e, int rc, const char *msg)
 
 void jq_sent(jpath *p, jent *e, int rc, const char *msg)
 {
-    if (finish(p, e, rc, msg) && J.fuse && !J.draining) {
+    if (finish(p, e, rc, msg) && J.changed && !J.draining) {
         /* The file shows the server's answer now: the kernel asks again (before a
          * waiting fsync returns). */
-        struct fuse *f = J.fuse;
+        jr_changed_fn changed = J.changed;
+        void *ud = J.changed_ud;
         p->inval++;
         J.notifying++;
         pthread_mutex_unlock(&J.lock);
-        fuse_invalidate_path(f, p->path);
+        changed(ud, p->path);
         pthread_mutex_lock(&J.lock);
         J.notifying--;
         p->inval--;
@@ -489,11 +490,12 @@ int jr_open(const jr_config *cfg, char *err, size_t errsz)
     return 0;
 }
 
-void jr_start(struct fuse *fuse)
+void jr_start(jr_changed_fn changed, void *ud)
 {
     if (!J.on || J.started)
         return;
-    J.fuse = fuse;
+    J.changed = changed;
+    J.changed_ud = ud;
     J.started = true;
     J.threads = calloc((size_t)J.nworkers, sizeof *J.threads);
     for (int i = 0; J.threads && i < J.nworkers; i++)
@@ -507,7 +509,7 @@ void jr_start(struct fuse *fuse)
 void jr_detach(void)
 {
     pthread_mutex_lock(&J.lock);
-    J.fuse = NULL;
+    J.changed = NULL;
     while (J.notifying > 0)
         pthread_cond_wait(&J.settle, &J.lock);
     pthread_mutex_unlock(&J.lock);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cache.h"
 #include "clappform.h"
@@ -21,6 +22,16 @@ void stats_upload(size_t bytes, bool ok);
 /* Forgets every count (tests). */
 void stats_reset(void);
 
+/* The entries of the journal of -o async_uploads (fs/upload/uploader.h fills it). */
+typedef struct stats_journal {
+    bool enabled;
+    uint64_t pending;    /* queued, being sent, or waiting to be tried again */
+    uint64_t failed;     /* failed for good, kept in the journal */
+    uint64_t uploaded;   /* entries sent (this mount) */
+    uint64_t retries;    /* tries again by the journal (beyond the client's) */
+    uint64_t superseded; /* replaced by a newer entry of their path before sending */
+} stats_journal;
+
 /* What the rendering reads; any pointer may be NULL (that part is left out). */
 typedef struct stats_view {
     cf_client *client;
@@ -31,6 +42,7 @@ typedef struct stats_view {
     bool stale_on_error;
     bool read_only;
     double uptime;            /* seconds since the mount */
+    stats_journal journal;    /* as the caller read it just before rendering */
 } stats_view;
 
 /* The statistics as one JSON object (pretty, keys in a fixed order, final newline):

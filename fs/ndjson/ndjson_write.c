@@ -16,7 +16,7 @@
  * (the file is emptied before cmd writes, as a regular file is). The release could tell
  * the two apart, but the kernel does not wait for it, and a later reader must find the
  * collection empty. */
-#include "ndjson_int.h"
+#include "ndjson_stream.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,7 +26,6 @@
 #include "cache_ndjson.h"
 #include "errmap.h"
 #include "log.h"
-#include "uploader.h"
 
 /* A JSON array of records being built: "[" rec ("," rec)* and, once closed, "]". */
 typedef struct wchunk {
@@ -39,6 +38,7 @@ typedef struct wchunk {
 struct nd_writer {
     cf_client *client;
     cache *cache;
+    nd_barrier before_send; /* NULL: none */
     char *app, *slug;
     pthread_mutex_t lock;
     bool replace;          /* the next send replaces the records (or empties them) */
@@ -54,6 +54,12 @@ struct nd_writer {
     uint64_t lines;        /* lines seen, for messages */
     uint64_t sent;         /* records sent */
 };
+
+static void barrier(nd_barrier fn)
+{
+    if (fn)
+        fn();
+}
 
 static bool is_space(char ch)
 {
@@ -180,7 +186,7 @@ static int send_first(nd_writer *w)
         chunk_free(c);
         return spoil(w, -ENOMEM);
     }
-    jr_wait_all(); /* async uploads: pending record changes go first */
+    barrier(w->before_send); /* async uploads: pending record changes go first */
     if ((w->replace ? cf_df_replace : cf_df_append)(w->client, w->app, w->slug, records,
                                                     &err) != 0) {
         rc = -fs_errno(&err);
@@ -229,7 +235,7 @@ static int check_line(nd_writer *w, const char *line, size_t len, uint64_t numbe
 }
 
 nd_writer *nd_writer_new(cf_client *client, cache *fscache, const char *app, const char *slug,
-                         bool truncate)
+                         bool truncate, nd_barrier before_send)
 {
     nd_writer *w = calloc(1, sizeof *w);
 
@@ -240,6 +246,7 @@ nd_writer *nd_writer_new(cf_client *client, cache *fscache, const char *app, con
     w->app = strdup(app);
     w->slug = strdup(slug);
     w->replace = truncate;
+    w->before_send = before_send;
     if (!w->app || !w->slug || pthread_mutex_init(&w->lock, NULL) != 0) {
         free(w->app);
         free(w->slug);
@@ -423,7 +430,7 @@ static int flush_locked(nd_writer *w)
         cf_error err;
         char text[1400];
         /* Truncated and nothing written: the collection is emptied. */
-        jr_wait_all();
+        barrier(w->before_send);
         if (cf_df_empty(w->client, w->app, w->slug, &err) != 0) {
             rc = -fs_errno(&err);
             log_error("empty %s/%s: %s %s: %s", w->app, w->slug, err.method, err.path,
@@ -500,13 +507,14 @@ void nd_writer_free(nd_writer *w)
     free(w);
 }
 
-int nd_empty(cf_client *client, cache *fscache, const char *app, const char *slug)
+int nd_empty(cf_client *client, cache *fscache, const char *app, const char *slug,
+             nd_barrier before_send)
 {
     cf_error err;
     char text[1400];
     int rc = 0;
 
-    jr_wait_all();
+    barrier(before_send);
     if (cf_df_empty(client, app, slug, &err) != 0) {
         rc = -fs_errno(&err);
         log_error("empty %s/%s: %s %s: %s", app, slug, err.method, err.path,

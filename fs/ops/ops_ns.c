@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cache_write.h"
+#include "errlog.h"
 #include "log.h"
 #include "upload.h"
 #include "uploader.h"
@@ -101,7 +102,7 @@ static int unlink_meta(fs_ctx *x, const wpath *w)
     cf_error_clear(&err);
     rc = cache_dir_count(x->cache, &w->dir, false, &n, &err);
     if (rc) {
-        ops_report("unlink", w->path, rc, &err);
+        errlog_report("unlink", w->path, rc, &err);
         return rc;
     }
     if (n)

@@ -15,6 +15,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "errlog.h"
 #include "layout.h"
 #include "log.h"
 #include "ops_write.h"
@@ -130,7 +131,7 @@ int ops_open(const char *path, struct fuse_file_info *fi)
         return p.kind == LAYOUT_VERSION ? -EACCES : -EROFS;
     rc = cache_open(x->cache, &p, &content, &attr, &changed, &err);
     if (rc) {
-        ops_report("open", path, rc, &err);
+        errlog_report("open", path, rc, &err);
         return rc;
     }
     f = calloc(1, sizeof *f);

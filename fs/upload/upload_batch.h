@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "ops.h"
+#include "ctx.h"
 #include "wname.h"
 
 /* Creates the records ws[0..n) (of one collection; datas checked already) with one

@@ -29,6 +29,11 @@ int errlog_render(char **out, size_t *len);
 uint64_t errlog_total(void);
 size_t errlog_kept(void);
 
+/* Logs a failed operation op on path (rc a negative errno; err the client's error or
+ * NULL) with the server's message and response_id when there is one, and records it in
+ * the ring; a missing resource is logged at debug level only and not recorded. */
+void errlog_report(const char *op, const char *path, int rc, const cf_error *err);
+
 /* Empties the ring (tests). */
 void errlog_reset(void);
 

@@ -10,23 +10,10 @@
 #include <fuse.h>
 
 #include "cache.h"
+#include "ctx.h"
 #include "clappform.h"
 #include "content_lru.h"
 
-/* What every operation reaches through fuse_get_context()->private_data. Made by main
- * before fuse_new; it outlives the FUSE loop. Borrowed pointers. */
-typedef struct fs_ctx {
-    cf_client *client;
-    cache *cache;
-    const char *url;
-    const char *mountpoint;
-    double ttl;          /* kernel entry/attr/negative timeouts */
-    bool ro;
-    bool insecure;
-    bool daemon;         /* serving in the background: the log is the system log */
-    uid_t uid;           /* owner of every node: the mounting user */
-    gid_t gid;
-} fs_ctx;
 
 /* One open file of the read side. The content is a snapshot taken at open (read serves it
  * whatever refreshes happen). Files opened for writing, and new and local-only files, have
@@ -51,9 +38,6 @@ const struct fuse_operations *fs_operations(void);
 /* Shared by the operation files. */
 fs_ctx *ops_ctx(void);
 void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st);
-/* Logs a failed operation (with the server's message and response_id when there is one);
- * a missing resource is logged at debug level only. */
-void ops_report(const char *op, const char *path, int rc, const cf_error *err);
 
 int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
 int ops_opendir(const char *path, struct fuse_file_info *fi);

@@ -43,7 +43,8 @@ typedef struct jr_state {
     bool on, stop, draining, dirty, started;
     jlog *log;
     fs_ctx *x;
-    struct fuse *fuse;
+    jr_changed_fn changed; /* NULL once detached */
+    void *changed_ud;
     int nworkers, nthreads;
     pthread_t *threads, flusher;
     bool flusher_up;

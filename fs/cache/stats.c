@@ -12,7 +12,6 @@
 #include "errlog.h"
 #include "log.h"
 #include "textbuf.h"
-#include "uploader.h"
 
 #define ROUTES_MAX 256
 
@@ -212,15 +211,13 @@ int stats_render(const stats_view *v, char **out, size_t *len)
               ", \"failed\": %" PRIu64 "},\n",
               up, up_bytes, up_failed);
     {
-        /* -o async_uploads: the journal's entries (uploader.h). */
-        jr_counts jc;
-        jr_get_counts(&jc);
+        const stats_journal *jc = &v->journal;
         tb_printf(&b,
                   "  \"journal\": {\"enabled\": %s, \"pending\": %" PRIu64
                   ", \"failed\": %" PRIu64 ", \"uploaded\": %" PRIu64 ", \"retries\": %" PRIu64
                   ", \"superseded\": %" PRIu64 "},\n",
-                  jc.enabled ? "true" : "false", jc.pending, jc.failed, jc.uploaded, jc.retries,
-                  jc.superseded);
+                  jc->enabled ? "true" : "false", jc->pending, jc->failed, jc->uploaded,
+                  jc->retries, jc->superseded);
     }
     tb_printf(&b, "  \"errors\": {\"total\": %" PRIu64 ", \"kept\": %zu}\n}\n", errlog_total(),
               errlog_kept());

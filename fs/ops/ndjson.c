@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "cache_ndjson.h"
+#include "errlog.h"
 #include "log.h"
 #include "ops.h"
+#include "uploader.h"
 
 #define ND_DIR_MODE 0755
 #define ND_DF_MODE 0644
@@ -147,7 +149,7 @@ static int node(const char *op, const char *path, const nd_path *p, cache_attr *
         break;
     }
     if (rc) {
-        ops_report(op, path, rc, &err);
+        errlog_report(op, path, rc, &err);
         return rc;
     }
     if (nd_is_dir(p->kind))
@@ -292,7 +294,7 @@ int nd_readdir(const char *path, const nd_path *p, void *buf, fuse_fill_dir_t fi
         f->nnames = 0;
         rc = cache_nd_list(x->cache, which, p->app, &f->names, &f->nnames, &err);
         if (rc) {
-            ops_report("readdir", path, rc, &err);
+            errlog_report("readdir", path, rc, &err);
             return rc;
         }
     }
@@ -354,7 +356,8 @@ int nd_open(const char *path, const nd_path *p, struct fuse_file_info *fi)
     f->kind = p->kind;
     f->attr = a;
     if (acc == O_WRONLY)
-        f->writer = nd_writer_new(x->client, x->cache, app, key, (fi->flags & O_TRUNC) != 0);
+        f->writer = nd_writer_new(x->client, x->cache, app, key, (fi->flags & O_TRUNC) != 0,
+                                  jr_wait_all);
     else
         f->stream = nd_stream_new(x->client, app, key);
     if (!f->writer && !f->stream) {
@@ -432,7 +435,7 @@ int nd_truncate(const char *path, const nd_path *p, off_t size, struct fuse_file
         return -EINVAL; /* only emptying has a meaning */
     rc = node("truncate", path, p, &a, &app, &key);
     if (rc == 0)
-        rc = nd_empty(x->client, x->cache, app, key);
+        rc = nd_empty(x->client, x->cache, app, key, jr_wait_all);
     free(app);
     free(key);
     return rc;

@@ -253,7 +253,7 @@ void jr_each_in(const char *dir, jr_each_fn fn, void *ud)
     pthread_mutex_unlock(&J.lock);
 }
 
-void jr_get_counts(jr_counts *c)
+void jr_get_counts(stats_journal *c)
 {
     memset(c, 0, sizeof *c);
     pthread_mutex_lock(&J.lock);

@@ -7,7 +7,7 @@
  * which holds the whole read back. Nothing grows with the size of the collection.
  * Cancel: freeing the stream sets the read's stop flag, which abandons the requests in
  * flight and wakes a callback waiting for room, then joins the thread. */
-#include "ndjson_int.h"
+#include "ndjson_stream.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cache_write.h"
+#include "errlog.h"
 #include "layout.h"
 #include "log.h"
 #include "ops_write.h"
@@ -35,7 +36,7 @@ int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         return rc;
     rc = cache_getattr(x->cache, &p, &a, &err);
     if (rc) {
-        ops_report("getattr", path, rc, &err);
+        errlog_report("getattr", path, rc, &err);
         return rc;
     }
     ops_stat(x, &a, st);
@@ -115,7 +116,7 @@ int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
         h->gen = wn_dir_generation(path);
         rc = cache_opendir(x->cache, &p, &h->snap, &err);
         if (rc) {
-            ops_report("readdir", path, rc, &err);
+            errlog_report("readdir", path, rc, &err);
             return rc;
         }
         wr_overlay_free(h->ov);

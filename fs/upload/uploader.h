@@ -34,7 +34,8 @@
 
 #include "cache.h"
 #include "content_lru.h"
-#include "ops.h"
+#include "ctx.h"
+#include "stats.h"
 #include "wname.h"
 
 typedef struct jr_config {
@@ -48,8 +49,12 @@ typedef struct jr_config {
 /* Opens the journal of url + username and loads what it holds (before mounting: a
  * journal in use by another mount is an error). 0, or -1 with a message in err. */
 int jr_open(const jr_config *cfg, char *err, size_t errsz);
-/* Starts the workers (the FUSE init, after daemonizing); the journal's entries go first. */
-void jr_start(struct fuse *fuse);
+/* Called (from a worker, no lock held) when a file shows the server's answer after its
+ * upload, so that the kernel forgets what it kept of the file; ud as given to jr_start. */
+typedef void (*jr_changed_fn)(void *ud, const char *path);
+/* Starts the workers (the FUSE init, after daemonizing); the journal's entries go first.
+ * changed (may be NULL) is how this layer tells the one above without calling it. */
+void jr_start(jr_changed_fn changed, void *ud);
 /* The FUSE loop ended: the kernel is told nothing more (libfuse frees its tables before
  * the destroy callback); waits for a notification in flight. Before fuse_unmount. */
 void jr_detach(void);
@@ -93,14 +98,6 @@ typedef void (*jr_each_fn)(void *ud, const char *name, bool deleted, const cache
 void jr_each_in(const char *dir, jr_each_fn fn, void *ud);
 
 /* For .clappfs/stats. */
-typedef struct jr_counts {
-    bool enabled;
-    uint64_t pending;    /* queued, being sent, or waiting to be tried again */
-    uint64_t failed;     /* failed for good, kept in the journal */
-    uint64_t uploaded;   /* entries sent (this mount) */
-    uint64_t retries;    /* tries again by the journal (beyond the client's) */
-    uint64_t superseded; /* replaced by a newer entry of their path before sending */
-} jr_counts;
-void jr_get_counts(jr_counts *c);
+void jr_get_counts(stats_journal *c);
 
 #endif /* FS_UPLOADER_H */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "cache.h"
-#include "ops.h"
+#include "ctx.h"
 #include "wname.h"
 
 /* Checks data as a save would (a JSON object, strict, at most 16 MiB). On refusal logs

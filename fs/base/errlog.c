@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "errmap.h"
 #include "log.h"
 #include "textbuf.h"
 
@@ -181,4 +182,23 @@ void errlog_reset(void)
     ring_next = ring_count = 0;
     ring_total = 0;
     pthread_mutex_unlock(&ring_lock);
+}
+
+void errlog_report(const char *op, const char *path, int rc, const cf_error *err)
+{
+    char text[1400];
+
+    if (err && err->kind != CF_OK) {
+        fs_error_text(err, text, sizeof text);
+        if (rc == -ENOENT)
+            log_debug("%s %s: %s", op, path, text);
+        else if (err->method[0])
+            log_error("%s %s: %s %s: %s", op, path, err->method, err->path, text);
+        else /* found in an answer that came: no request to name */
+            log_error("%s %s: %s", op, path, text);
+        errlog_add(op, path, -rc, err); /* .clappfs/errors */
+    } else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EISDIR) {
+        log_warning("%s %s: %s", op, path, strerror(-rc));
+        errlog_add(op, path, -rc, NULL);
+    }
 }
