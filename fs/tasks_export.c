@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cache_ndjson.h"
+#include "cache_write.h"
 #include "control.h"
 #include "errmap.h"
 #include "layout.h"
@@ -291,13 +292,21 @@ int tk_export_open(const char *path, const tk_path *p, struct fuse_file_info *fi
 
 void tk_export_release(tk_file *f)
 {
+    struct fuse_context *ctx = fuse_get_context();
+    bool was_writer = false;
+
     pthread_mutex_lock(&ex_lock);
     for (tk_file **pp = &writers; *pp; pp = &(*pp)->next)
         if (*pp == f) {
             *pp = f->next;
+            was_writer = true;
             break;
         }
     pthread_mutex_unlock(&ex_lock);
+    /* What the kernel holds of the name (the writer's size, or a name whose import never
+     * happened) is forgotten: the next stat asks again. */
+    if (was_writer && ctx && ctx->fuse)
+        fuse_invalidate_path(ctx->fuse, f->path);
 }
 
 /* Imports doc text as app file name `name`: see tasks.h. 0 or a negative errno. */
@@ -356,6 +365,17 @@ static int import(fs_ctx *x, const char *path, const char *name, const char *dat
     /* Any list may have changed (apps, collections, queries, actionflows, forms). */
     tk_export_forget();
     control_refresh();
+    /* A new app's collections were made by the import and hold no records (an export
+     * carries none): known without a listing, so copying records in asks nothing per
+     * name. */
+    if (!exists && json_object_object_get_ex(cf_json_object(renamed), "collections", &m) &&
+        json_object_is_type(m, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(m); i++) {
+            json_object *slug;
+            if (json_object_object_get_ex(json_object_array_get_idx(m, i), "slug", &slug) &&
+                json_object_is_type(slug, json_type_string))
+                cache_new_collection(x->cache, app, json_object_get_string(slug));
+        }
     rc = 0;
 cleanup:
     free(app);
