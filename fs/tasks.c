@@ -149,8 +149,7 @@ static tk_file *handle(const struct fuse_file_info *fi)
     return f && f->magic == TK_MAGIC ? f : NULL;
 }
 
-/* A new handle for path (set in fi, opened with direct I/O: sizes shown may change). */
-static tk_file *new_handle(const char *path, const tk_path *p, struct fuse_file_info *fi)
+tk_file *tk_handle_new(const char *path, const tk_path *p, struct fuse_file_info *fi)
 {
     tk_file *f = calloc(1, sizeof *f);
     if (!f)
@@ -167,7 +166,7 @@ static tk_file *new_handle(const char *path, const tk_path *p, struct fuse_file_
     return f;
 }
 
-static void free_handle(tk_file *f)
+void tk_handle_free(tk_file *f)
 {
     if (!f)
         return;
@@ -176,16 +175,6 @@ static void free_handle(tk_file *f)
     free(f->buf);
     free(f->show);
     free(f);
-}
-
-tk_file *tk_handle_new(const char *path, const tk_path *p, struct fuse_file_info *fi)
-{
-    return new_handle(path, p, fi);
-}
-
-void tk_handle_free(tk_file *f)
-{
-    free_handle(f);
 }
 
 static void dir_stat(struct stat *st)
@@ -376,7 +365,7 @@ static int w_release(const char *path, struct fuse_file_info *fi)
     f = handle(fi);
     if (f && f->kind == TK_EXPORT)
         tk_export_release(f);
-    free_handle(f);
+    tk_handle_free(f);
     fi->fh = 0;
     return 0;
 }
