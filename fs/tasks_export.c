@@ -120,10 +120,17 @@ static int compose(fs_ctx *x, const char *path, const char *app, char **text, si
         composed *grown = realloc(kept, (nkept + 1) * sizeof *kept);
         char *a = strdup(app), *copy = malloc(olen + 1);
         if (grown && a && copy) {
+            size_t i = 0;
             kept = grown;
             memcpy(copy, out, olen + 1);
-            kept[nkept++] = (composed){.app = a, .text = copy, .len = olen, .at = now,
-                                       .made = *made};
+            /* Another thread may have composed it meanwhile: the newer one is kept. */
+            while (i < nkept && strcmp(kept[i].app, app) != 0)
+                i++;
+            if (i < nkept)
+                composed_clear(&kept[i]);
+            else
+                nkept++;
+            kept[i] = (composed){.app = a, .text = copy, .len = olen, .at = now, .made = *made};
         } else {
             kept = grown ? grown : kept;
             free(a);

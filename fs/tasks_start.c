@@ -11,6 +11,7 @@
 #include "control.h"
 #include "errmap.h"
 #include "log.h"
+#include "names.h"
 #include "ops.h"
 #include "tasks_int.h"
 #include "textbuf.h"
@@ -238,7 +239,7 @@ int tk_start_flush(tk_file *f)
     cf_json *settings = NULL, *env = NULL;
     cf_json_problem pb;
     cf_error err;
-    char *data = NULL, why[400], *doc;
+    char *data = NULL, why[400], *doc, *key = NULL;
     size_t len, dlen = 0;
     const char *st;
     size_t slen;
@@ -276,7 +277,12 @@ int tk_start_flush(tk_file *f)
         goto cleanup;
     at = time(NULL);
     st = cf_json_text(settings, &slen);
-    if (cf_actionflow_run(x->client, f->name, user, settings, &env, &err) != 0) {
+    /* The actionflow's id is its file name's stem decoded (ids are numbers: the same). */
+    if (names_decode(f->name, NULL, &key) != NAMES_OK) {
+        rc = tk_refuse("start", f->path, ENOENT, "not started", "no actionflow has this name");
+        goto cleanup;
+    }
+    if (cf_actionflow_run(x->client, key, user, settings, &env, &err) != 0) {
         rc = -fs_errno(&err);
         /* The server's message and response_id go to the log and .clappfs/errors. */
         ops_report("start", f->path, rc, &err);
@@ -290,6 +296,7 @@ int tk_start_flush(tk_file *f)
     control_forget_entry("actionflows");
 cleanup:
     free(data);
+    free(key);
     cf_json_free(settings);
     cf_json_free(env);
     return rc;
