@@ -145,8 +145,15 @@ def test_a_refused_start_gives_the_errno_and_the_servers_message(emulator, mount
     assert runs(emu) == []
 
 
-def test_read_only_mount_refuses_starts(emulator, mount):
+def test_read_only_mount_refuses_starts_and_imports(emulator, mount):
     emu = emulator("--demo")
     m = mount(emu, "ro")
     assert fails(open, m.p("actionflows", "1.start"), "wb") in (errno.EROFS, errno.EACCES)
     assert runs(emu) == []
+    assert stat.S_IMODE(os.stat(m.p("exports", "uspresidents.json")).st_mode) == 0o444
+    emu.reset()
+    assert fails(open, m.p("exports", "uspresidents.json"), "wb") in (errno.EROFS, errno.EACCES)
+    assert fails(open, m.p("exports", "new.json"), "wb") in (errno.EROFS, errno.EACCES)
+    assert route_count(emu.stats(), "POST /api/transfer/app") == 0
+    with open(m.p("exports", "uspresidents.json"), "rb") as f:
+        assert json.loads(f.read())["apps"][0]["id"] == "uspresidents"
