@@ -219,7 +219,7 @@ static int w_getattr(const char *path, struct stat *st, struct fuse_file_info *f
         dir_stat(st);
         return 0;
     case TK_EXPORT:
-        return tk_export_getattr(path, &p, st);
+        return tk_export_getattr(path, &p, handle(fi), st);
     case TK_START:
         rc = handle(fi) ? 0 : flow_exists(&p);
         return rc ? rc : tk_start_getattr(path, &p, st);

@@ -167,7 +167,8 @@ static tk_file *writer_of(const char *name)
     return NULL;
 }
 
-int tk_export_getattr(const char *path, const tk_path *p, struct stat *st)
+int tk_export_getattr(const char *path, const tk_path *p, const tk_file *open_file,
+                      struct stat *st)
 {
     fs_ctx *x = ops_ctx();
     char *app = NULL, *text = NULL;
@@ -176,6 +177,12 @@ int tk_export_getattr(const char *path, const tk_path *p, struct stat *st)
     cf_error err;
     tk_file *w;
     int rc;
+
+    /* fstat of a reader: the composition it reads. */
+    if (open_file && !open_file->writable) {
+        file_stat(x, open_file->show_len, time(NULL), st);
+        return 0;
+    }
 
     /* A file being written shows what it holds until its close imports it. */
     pthread_mutex_lock(&ex_lock);
@@ -242,7 +249,7 @@ cleanup:
 int tk_export_open(const char *path, const tk_path *p, struct fuse_file_info *fi, bool create)
 {
     fs_ctx *x = ops_ctx();
-    bool writing = create || (fi->flags & O_ACCMODE) != O_RDONLY;
+    bool writing = create || (fi->flags & O_ACCMODE) != O_RDONLY, pending;
     char *app = NULL, *key = NULL, *text = NULL;
     size_t len = 0;
     time_t made;
@@ -255,32 +262,30 @@ int tk_export_open(const char *path, const tk_path *p, struct fuse_file_info *fi
     rc = cache_nd_app(x->cache, p->name, &app, &err);
     if (rc && rc != -ENOENT) {
         ops_report("open", path, rc, &err);
-        return rc;
+        goto cleanup;
     }
-    if (writing) {
-        /* A new app's id is the file name decoded, as mkdir apps/<id> takes it. */
-        if (rc == -ENOENT && names_decode(p->name, NULL, &key) != NAMES_OK) {
-            free(app);
-            return create ? -EINVAL : -ENOENT;
-        }
+    if (!writing) {
+        if (rc == 0)
+            rc = compose(x, path, app, &text, &len, &made);
+        if (rc)
+            goto cleanup;
+    } else if (rc == -ENOENT) {
+        /* A new app: its id is the file name decoded, as mkdir apps/<id> takes it; an
+         * open without O_CREAT finds only a file being written. */
         pthread_mutex_lock(&ex_lock);
-        bool pending = writer_of(p->name) != NULL;
+        pending = writer_of(p->name) != NULL;
         pthread_mutex_unlock(&ex_lock);
-        free(key);
-        if (rc == -ENOENT && !create && !pending) {
-            free(app);
-            return -ENOENT;
-        }
-    } else if (rc == 0) {
-        rc = compose(x, path, app, &text, &len, &made);
+        if (names_decode(p->name, NULL, &key) != NAMES_OK)
+            rc = create ? -EINVAL : -ENOENT;
+        else if (create || pending)
+            rc = 0;
+        if (rc)
+            goto cleanup;
     }
-    free(app);
-    if (rc && !writing)
-        return rc;
     f = tk_handle_new(path, p, fi);
     if (!f) {
-        free(text);
-        return -ENOMEM;
+        rc = -ENOMEM;
+        goto cleanup;
     }
     if (writing) {
         /* Written whole: the document starts empty, whatever the flags (no O_TRUNC, no
@@ -293,8 +298,13 @@ int tk_export_open(const char *path, const tk_path *p, struct fuse_file_info *fi
     } else {
         f->show = text;
         f->show_len = len;
+        text = NULL;
     }
-    return 0;
+cleanup:
+    free(app);
+    free(key);
+    free(text);
+    return rc;
 }
 
 void tk_export_release(tk_file *f)

@@ -75,7 +75,10 @@ int tk_refuse(const char *op, const char *path, int rc, const char *what, const 
 
 /* ---- exports (tasks_export.c) ---------------------------------------------------------- */
 
-int tk_export_getattr(const char *path, const tk_path *p, struct stat *st);
+/* The attributes of exports/<app>.json: of open_file (a reader's handle, or NULL), of a
+ * file being written, or of the composition (made when none is kept). */
+int tk_export_getattr(const char *path, const tk_path *p, const tk_file *open_file,
+                      struct stat *st);
 int tk_exports_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off);
 /* Opens an export: for reading, the composition is the handle's content; for writing
  * (create too), the handle collects a document to import at flush. */
