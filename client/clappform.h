@@ -258,12 +258,54 @@ int cf_delete(cf_client *c, cf_kind kind, const char *app, const char *key, cf_e
 /* GET /version and GET /user/me. */
 int cf_version(cf_client *c, cf_json **out, cf_error *err);
 int cf_me(cf_client *c, bool extended, cf_json **out, cf_error *err);
-/* POST /actionflow/start; settings may be NULL. */
+/* The numeric `id` of the logged-in user (GET /user/me?extended=false): the `user` of an
+ * actionflow start. CF_ERR_PROTOCOL when the answer has none. */
+int cf_me_id(cf_client *c, long *id, cf_error *err);
+/* POST /actionflow/start; settings may be NULL (no `settings` member is sent). actionflow
+ * is a numeric id (sent as a number) or a slug (sent as a string). *out is the answer's
+ * `data` (the run), or the envelope when the answer has no `data`. */
 int cf_actionflow_start(cf_client *c, const char *actionflow, long user_id, const cf_json *settings,
                         cf_json **out, cf_error *err);
+/* The same start, handing out the whole answer envelope (`code`, `message`,
+ * `response_id`, `data`), for a caller that shows the server's message. Owned by the
+ * caller. */
+int cf_actionflow_run(cf_client *c, const char *actionflow, long user_id, const cf_json *settings,
+                      cf_json **envelope, cf_error *err);
 /* GET /import?extended=true and POST /transfer/app (body as given). */
 int cf_import_entries(cf_client *c, cf_json **out, cf_error *err);
 int cf_transfer_app(cf_client *c, const cf_json *export_body, cf_json **out, cf_error *err);
+
+/* App export and import, as the official client does them (client/export.c).
+ * An export document is {"apps": [app], "collections": [...], "form_templates": [...],
+ * "action_flows": [...], "import_entry": [...], "config": {...}}. */
+
+/* Composes the export of an app on the client side: GET /app/{app}?extended=true (apps,
+ * and collections from its list), GET /actionflow/{id} and GET /questionnaire/{id} for
+ * each id the actions in its groups name (pages[].rows[].modules[].selection.actions[] of
+ * type "actionflow" (actionflowId.id) and "questionnaire" (template.id); each id once),
+ * GET /import?extended=true (the entries of its collections), GET /version (config:
+ * timestamp, created_by, enviroment, api_version, web_application_version,
+ * web_server_version, deployable true). Server texts are copied exactly. *out is owned by
+ * the caller. */
+int cf_export_app(cf_client *c, const char *app, cf_json **out, cf_error *err);
+/* Whether doc is an export this library imports: an object whose "apps" is an array of
+ * exactly one object; "collections", "form_templates", "action_flows", "import_entry"
+ * arrays when present; "config" an object when present and not "deployable": false;
+ * "overwrite" and "delete_mongo_data" booleans when present. 0, or -1 with a reason in
+ * why (NUL-terminated, when why_size > 0). Sends nothing. */
+int cf_export_check(const cf_json *doc, char *why, size_t why_size);
+/* A copy of an export retargeted to app id `app`: the app's "id", every collection's
+ * "app" (top-level and in the app's own list), their nested query objects' "app", and
+ * import entries' "app" where they have one. Everything else (query slugs included,
+ * which are global on a server) is kept byte for byte; renamed members come first in
+ * their objects. CF_ERR_INVALID when doc fails cf_export_check. *out owned by the caller. */
+int cf_export_rename(const cf_json *doc, const char *app, cf_json **out, cf_error *err);
+/* Imports an export as the official client's import_app: checks it (cf_export_check;
+ * CF_ERR_INVALID and nothing sent when it fails), leaves "config" out, sets
+ * "delete_mongo_data" to data_export, keeps every other member ("overwrite" included)
+ * and POSTs it to /transfer/app. *out is the answer's data (or envelope). */
+int cf_import_app(cf_client *c, const cf_json *doc, bool data_export, cf_json **out,
+                  cf_error *err);
 
 /* ------------------------------------------------------------------------- */
 /* Records (items)                                                            */

@@ -375,18 +375,17 @@ int cf_transfer_app(cf_client *c, const cf_json *export_body, cf_json **out, cf_
         c, fixed_call(c, "POST", "/api/transfer/app", text, len, CFI_DATA_OPTIONAL, out, err));
 }
 
-int cf_actionflow_start(cf_client *c, const char *actionflow, long user_id, const cf_json *settings,
-                        cf_json **out, cf_error *err)
+/* The body of POST /actionflow/start: *body malloc'ed. 0, or -1 with err set. */
+static int start_body(const char *actionflow, long user_id, const cf_json *settings, char **body,
+                      size_t *len, cf_error *err)
 {
     cfi_buf b = {0};
-    char *id = NULL, *body = NULL;
-    size_t len = 0, n;
+    char *id = NULL;
+    size_t n;
     bool numeric;
     int rc = -1;
 
-    cf_error_clear(err);
-    if (out)
-        *out = NULL;
+    *body = NULL;
     if (!actionflow || !*actionflow) {
         cfi_fail(err, CF_ERR_INVALID, 0, "no actionflow given");
         goto cleanup;
@@ -411,13 +410,98 @@ int cf_actionflow_start(cf_client *c, const char *actionflow, long user_id, cons
         cfi_buf_add(&b, text, n);
     }
     cfi_buf_str(&b, "}");
-    if (cfi_buf_take(&b, &body, &len) != 0) {
+    if (cfi_buf_take(&b, body, len) != 0) {
         cfi_fail(err, CF_ERR_NOMEM, 0, "out of memory");
         goto cleanup;
     }
-    rc = fixed_call(c, "POST", "/api/actionflow/start", body, len, CFI_DATA_OPTIONAL, out, err);
+    rc = 0;
 cleanup:
     free(id);
+    return rc;
+}
+
+int cf_actionflow_start(cf_client *c, const char *actionflow, long user_id, const cf_json *settings,
+                        cf_json **out, cf_error *err)
+{
+    char *body = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    cf_error_clear(err);
+    if (out)
+        *out = NULL;
+    if (start_body(actionflow, user_id, settings, &body, &len, err) != 0)
+        goto cleanup;
+    rc = fixed_call(c, "POST", "/api/actionflow/start", body, len, CFI_DATA_OPTIONAL, out, err);
+cleanup:
     free(body);
+    return cfi_done(c, rc);
+}
+
+int cf_actionflow_run(cf_client *c, const char *actionflow, long user_id, const cf_json *settings,
+                      cf_json **envelope, cf_error *err)
+{
+    cfi_call call = {.method = "POST",
+                     .path = "/api/actionflow/start",
+                     .route = "/api/actionflow/start",
+                     .expect = CFI_DATA_OPTIONAL};
+    cfi_reply reply = {0};
+    bool ran = false;
+    char *body = NULL;
+    int rc = -1;
+
+    cf_error_clear(err);
+    if (envelope)
+        *envelope = NULL;
+    if (!c || !envelope) {
+        cfi_fail(err, CF_ERR_INVALID, 0, "no client or no place for the answer");
+        goto cleanup;
+    }
+    if (start_body(actionflow, user_id, settings, &body, &call.body_len, err) != 0)
+        goto cleanup;
+    call.body = body;
+    ran = true;
+    if (cfi_call_run(c, &call, &reply, err) != 0)
+        goto cleanup;
+    /* The envelope was checked by the run: an object with code, message, response_id. */
+    *envelope = reply.len > 0 ? cf_json_parse(reply.body, reply.len, CF_JSON_WRAPPED, NULL)
+                              : cf_json_parse("{}", 2, 0, NULL);
+    if (!*envelope) {
+        cfi_fail(err, CF_ERR_NOMEM, 0, "out of memory");
+        cfi_error_where(err, call.method, call.path);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (ran)
+        cfi_reply_free(&reply);
+    free(body);
+    return cfi_done(c, rc);
+}
+
+int cf_me_id(cf_client *c, long *id, cf_error *err)
+{
+    cf_json *me = NULL;
+    json_object *m;
+    int rc = -1;
+
+    if (id)
+        *id = 0;
+    if (!id) {
+        cf_error_clear(err);
+        return cfi_done(c, cfi_fail(err, CF_ERR_INVALID, 0, "no place for the id"));
+    }
+    if (cf_me(c, false, &me, err) != 0)
+        return -1; /* counted by cf_me */
+    if (!json_object_object_get_ex(cf_json_object(me), "id", &m) ||
+        !json_object_is_type(m, json_type_int)) {
+        cfi_fail(err, CF_ERR_PROTOCOL, 0, "the current user has no numeric id");
+        cfi_error_where(err, "GET", "/api/user/me?extended=false");
+        goto cleanup;
+    }
+    *id = (long)json_object_get_int64(m);
+    rc = 0;
+cleanup:
+    cf_json_free(me);
     return cfi_done(c, rc);
 }

@@ -17,6 +17,7 @@ static const layout_resource resources[] = {
 const char *const layout_root_names[] = {
     LAYOUT_APPS_NAME, "queries", "actionflows", "questionnaires", "users", LAYOUT_VERSION_NAME,
     "dataframes", "query-results", /* streamed records: ndjson.h */
+    "exports",                     /* app exports: tasks.h */
     LAYOUT_CONTROL_NAME,
     NULL,
 };

@@ -19,6 +19,7 @@
  *  /queries/<slug>.json  /actionflows/<id>.json ...  /users/<email>.json   LAYOUT_ITEM
  *  /version.json                       LAYOUT_VERSION
  *  /dataframes/...  /query-results/... not parsed here: ndjson.h answers for them
+ *  /exports/...  /actionflows/<id>.start, <id>.last-run.json   not parsed here: tasks.h
  *  /.clappfs                           LAYOUT_CONTROL (control.c: stats, errors, refresh)
  *  /.clappfs/<name>                    LAYOUT_CONTROL_FILE
  * Names in paths are file names (names.h); turning them into server keys is the cache's

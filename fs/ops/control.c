@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -181,38 +182,56 @@ static int stat_of(enum which w, struct stat *st)
 /* Refresh                                                                    */
 /* ------------------------------------------------------------------------- */
 
+/* What an invalidation thread does: the root's children, or only the one named. */
+struct inval {
+    struct fuse_session *se;
+    char only[64]; /* "" for every child */
+};
+
 /* Tells the kernel to forget the entries of the root's children (and with them whatever it
  * holds below them), so the next lookups ask us, and we ask the server. */
-static void *invalidate_root(void *se)
+static void *invalidate_root(void *arg)
 {
+    struct inval *iv = arg;
     for (size_t i = 0; layout_root_names[i]; i++) {
         const char *name = layout_root_names[i];
-        if (strcmp(name, LAYOUT_CONTROL_NAME) == 0)
+        if (strcmp(name, LAYOUT_CONTROL_NAME) == 0 || (iv->only[0] && strcmp(name, iv->only) != 0))
             continue;
         /* -ENOENT: the kernel had no entry for it, nothing to forget. */
-        fuse_lowlevel_notify_inval_entry(se, FUSE_ROOT_ID, name, strlen(name));
+        fuse_lowlevel_notify_inval_entry(iv->se, FUSE_ROOT_ID, name, strlen(name));
     }
+    free(iv);
     return NULL;
 }
 
 /* The notification takes the root directory's lock in the kernel, which a lookup waiting
  * for this very process may hold: it runs on its own thread, awaited for a while (in the
  * multi-threaded loop it finishes at once) and otherwise left to finish on its own (in the
- * single-threaded loop it waits for this call to return). Under control_lock. */
-static void invalidate(void)
+ * single-threaded loop it waits for this call to return). While one is left running, the
+ * next is not started: a whole refresh covers any child, and a late one-child
+ * invalidation is rare enough to leave to the TTL. Under control_lock. */
+static void invalidate(const char *only)
 {
     struct timespec deadline;
+    struct inval *iv;
     pthread_t t;
 
     if (!session)
         return;
     if (inval_pending) {
         if (pthread_tryjoin_np(inval_thread, NULL) != 0)
-            return; /* the last one still runs: it will do */
+            return; /* the last one still runs */
         inval_pending = false;
     }
-    if (pthread_create(&t, NULL, invalidate_root, session) != 0)
+    iv = calloc(1, sizeof *iv);
+    if (!iv)
         return;
+    iv->se = session;
+    snprintf(iv->only, sizeof iv->only, "%s", only ? only : "");
+    if (pthread_create(&t, NULL, invalidate_root, iv) != 0) {
+        free(iv);
+        return;
+    }
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 2;
     if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
@@ -221,13 +240,20 @@ static void invalidate(void)
     }
 }
 
+void control_forget_entry(const char *root_name)
+{
+    pthread_mutex_lock(&control_lock);
+    invalidate(root_name);
+    pthread_mutex_unlock(&control_lock);
+}
+
 void control_refresh(void)
 {
     if (view.cache)
         cache_drop_all(view.cache);
     pthread_mutex_lock(&control_lock);
     refreshed_at = time(NULL);
-    invalidate();
+    invalidate(NULL);
     pthread_mutex_unlock(&control_lock);
     log_info("refresh: every cached list, listing and content forgotten");
 }

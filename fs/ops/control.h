@@ -34,4 +34,9 @@ bool control_is_path(const char *path);
  * the root's children. */
 void control_refresh(void);
 
+/* Asks the kernel to forget its entry of the root's child root_name ("actionflows") and
+ * whatever it holds below it (negative entries too), as refresh does for every child, so
+ * files that appeared there by a side effect are seen at once. The cache is kept. */
+void control_forget_entry(const char *root_name);
+
 #endif /* FS_CONTROL_H */

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "names.h"
 #include "ndjson.h"
+#include "tasks.h"
 #include "ops_write.h"
 #include "uploader.h"
 
@@ -123,6 +124,8 @@ static const struct fuse_operations operations = {
 
 const struct fuse_operations *fs_operations(void)
 {
-    /* dataframes/ and query-results/ are answered in front of the table (ndjson.h). */
-    return ndjson_wrap(&operations);
+    /* dataframes/ and query-results/ are answered in front of the table (ndjson.h), and
+     * exports/ and the actionflows' .start and .last-run.json files in front of that
+     * (tasks.h). */
+    return tasks_wrap(ndjson_wrap(&operations));
 }

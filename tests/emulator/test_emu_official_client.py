@@ -91,6 +91,62 @@ class OfficialClient:
         return [record for offset in sorted(pages) for record in pages[offset]]
 
 
+    # -- release tasks, as clappform's client composes them --------------------------
+
+    def start_actionflow(self, actionflow, user, settings=None):
+        """POST /actionflow/start; the answer is an ApiResponse (code, message, response_id,
+        data)."""
+        body = {"actionflowid": actionflow, "user": user}
+        if settings is not None:
+            body["settings"] = settings
+        return api_response(self.call("POST", "/actionflow/start", body))
+
+    @staticmethod
+    def _actions(groups):
+        """Every action of every module of every row of every page of every group."""
+        for group in groups:
+            for page in group["pages"]:
+                for row in page["rows"]:
+                    for module in row["modules"]:
+                        yield from module["selection"].get("actions", [])
+
+    def export_app(self, app_id, host="127.0.0.1"):
+        """The official export, composed on the client side from GET routes: the app
+        (extended, with its collections), the actionflows and questionnaires its pages'
+        actions name, the import entries of its collections, and a config block."""
+        app = build("app", self.call("GET", "/app/%s?extended=true" % app_id)["data"])
+        actions = list(self._actions(app.groups))
+        flows = [build("actionflow", self.call("GET", "/actionflow/%d" % a["actionflowId"]["id"])
+                       ["data"])
+                 for a in actions if a.get("type") == "actionflow"
+                 and (a.get("actionflowId") or {}).get("id") is not None]
+        forms = [build("questionnaire", self.call(
+                     "GET", "/questionnaire/%d?extended=false" % a["template"]["id"])["data"])
+                 for a in actions if a.get("type") == "questionnaire"
+                 and (a.get("template") or {}).get("id") is not None]
+        slugs = [c["slug"] for c in app.collections]
+        entries = [e for e in self.call("GET", "/import?extended=true")["data"]
+                   if e["collection"] in slugs]
+        version = build("version", self.call("GET", "/version")["data"])
+        return {"apps": [dataclasses.asdict(app)], "collections": app.collections,
+                "form_templates": [dataclasses.asdict(f) for f in forms],
+                "action_flows": [dataclasses.asdict(f) for f in flows],
+                "import_entry": entries,
+                "config": {"timestamp": 0, "created_by": self.username, "enviroment": host,
+                           "api_version": version.api,
+                           "web_application_version": version.web_application,
+                           "web_server_version": version.web_server, "deployable": True}}
+
+    def import_app(self, export, data_export=False):
+        """config is taken out (a non-deployable export is refused before sending) and
+        delete_mongo_data set from data_export."""
+        export = dict(export)
+        config = export.pop("config")
+        assert config["deployable"]
+        export["delete_mongo_data"] = data_export
+        return api_response(self.call("POST", "/transfer/app", export))
+
+
 @pytest.fixture(scope="module")
 def client(emu):
     c = OfficialClient(emu.url, USER, PASSWORD)
@@ -233,6 +289,46 @@ def test_imports_and_transfer(client):
               "delete_mongo_data": False}
     api_response(client.call("POST", "/transfer/app", export))
     build("app", client.call("GET", "/app/oc-import?extended=false")["data"])
+
+
+GROUPS = [{"name": "main", "pages": [{"name": "home", "rows": [{"modules": [
+    {"selection": {"actions": [{"type": "actionflow", "actionflowId": {"id": 1}},
+                               {"type": "questionnaire", "template": {"id": 1}},
+                               {"type": "link", "url": "/x"}]}},
+    {"selection": {}}]}]}]}]
+
+
+def test_release_tasks_of_the_official_client(client, emu):
+    me = build("user", client.call("GET", "/user/me?extended=false")["data"])
+    answer = client.start_actionflow(1, me.id, {"note": "release"})
+    assert answer["data"]["settings"] == {"note": "release"}
+    assert emu.control("GET", "runs")[-1]["user"] == me.id
+
+    # Pages whose actions name actionflow 1 and questionnaire 1, as the web app saves them.
+    client.call("POST", "/app", {"id": "oc-release", "name": "Release", "settings": {},
+                                 "groups": GROUPS})
+    client.call("POST", "/collection/oc-release", {"app": "oc-release", "slug": "rows",
+                                                   "database": "MONGO", "name": "Rows"})
+    client.call("POST", "/query", {"app": "oc-release", "collection": "rows",
+                                   "slug": "oc-release-rows", "query": []})
+    export = client.export_app("oc-release")
+    assert [a["id"] for a in export["apps"]] == ["oc-release"]
+    assert [c["slug"] for c in export["collections"]] == ["rows"]
+    assert [q["slug"] for q in export["collections"][0]["queries"]] == ["oc-release-rows"]
+    assert [f["id"] for f in export["action_flows"]] == [1]
+    assert [f["id"] for f in export["form_templates"]] == [1]
+
+    # The same app again: refused (it exists); renamed by the user (app, collections, and
+    # the query slugs, which are global): imported.
+    status, answer = client._send("POST", "/transfer/app",
+                                  dict({k: v for k, v in export.items() if k != "config"},
+                                       delete_mongo_data=False))
+    assert status == 409, answer
+    renamed = json.loads(json.dumps(export).replace("oc-release", "oc-copy"))
+    client.import_app(renamed)
+    copy = build("app", client.call("GET", "/app/oc-copy?extended=true")["data"])
+    assert copy.groups == GROUPS and [c["slug"] for c in copy.collections] == ["rows"]
+    assert copy.collections[0]["queries"][0]["slug"] == "oc-copy-rows"
 
 
 def test_answers_are_retried_statuses_only_when_faulted(start_emu):

@@ -227,13 +227,19 @@ def test_version_import_transfer(emu, token):
     assert ok(c("GET", "/api/collection/moved/things?extended=1", token=token))["name"] == "Things"
     names = [e.get("name") for e in ok(c("GET", "/api/import?extended=true", token=token))]
     assert "t.csv" in names
-    # Importing again overwrites instead of conflicting; delete_mongo_data empties.
+    # Importing again is refused while the app exists (409, nothing changed), unless
+    # the export says "overwrite": true; delete_mongo_data empties.
     ok(c("POST", "/api/dataframe/moved/things", [{"a": 1}], token))
     export["delete_mongo_data"] = True
     export["apps"][0]["description"] = "again"
-    ok(c("POST", "/api/transfer/app", export, token))
+    err(c("POST", "/api/transfer/app", export, token), 409, "overwrite")
+    assert ok(c("GET", "/api/app/moved", token=token))["description"] == "imported"
+    assert len(emu.control("GET", "records/moved/things")) == 1
+    ok(c("POST", "/api/transfer/app", dict(export, overwrite=True), token))
     assert ok(c("GET", "/api/app/moved", token=token))["description"] == "again"
     assert emu.control("GET", "records/moved/things") == []
+    flows = [a for a in ok(c("GET", "/api/actionflows", token=token)) if a["name"] == "Flow"]
+    assert len(flows) == 1  # matched by slug: updated, not duplicated
     err(c("POST", "/api/transfer/app", {"apps": "x"}, token), 400, "apps")
     err(c("POST", "/api/transfer/app", {"delete_mongo_data": 1}, token), 400)
 

@@ -10,6 +10,7 @@ byte for byte.
 from urllib.parse import quote
 
 import mount_jsontext as jt
+from release_helpers import ExportCandidates
 
 
 def _q(segment):
@@ -19,7 +20,8 @@ def _q(segment):
 class Entry:
     """One expected path: kind is "dir" or "file"; for a file, candidates is a list of
     acceptable contents (bytes) and mtime, when known, the expected st_mtime. A stream
-    (dataframes/, query-results/) shows st_size 0 whatever it holds."""
+    (dataframes/, query-results/) shows st_size 0 whatever it holds. An export's candidates
+    are an ExportCandidates: any content whose config.timestamp is all that differs."""
 
     def __init__(self, kind, candidates=None, mtime=None, mode=None, what="", stream=False):
         self.kind, self.candidates, self.mtime, self.mode, self.what = \
@@ -187,6 +189,12 @@ def expected_tree(emu, apps_only=None, with_records=True):
         tree[f"dataframes/{jt.escape_name(app)}/{jt.escape_name(slug)}.ndjson"] = Entry(
             "file", [ndjson(emu.records(app, slug))], mode=0o644, stream=True,
             what=f"dataframe {app}/{slug}")
+    # Exports: one file per app, the export with any timestamp (release_helpers.py).
+    d("exports", "exports")
+    for app in app_ids:
+        if apps_only is None or app in apps_only:
+            tree[f"exports/{jt.escape_name(app)}.json"] = Entry(
+                "file", ExportCandidates(emu, app), mode=0o644, what=f"export of {app}")
     d("query-results", "query-results")
     for slug in _by(_list(emu, "/api/queries"), "slug"):
         tree[f"query-results/{jt.escape_name(slug)}.ndjson"] = Entry(

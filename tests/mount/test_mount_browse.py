@@ -27,8 +27,8 @@ def run(cmd, **kw):
 
 def test_root_layout(demo_mount):
     assert sorted(os.listdir(demo_mount.path)) == \
-        [".clappfs", "actionflows", "apps", "dataframes", "queries", "query-results",
-         "questionnaires", "users", "version.json"]
+        [".clappfs", "actionflows", "apps", "dataframes", "exports", "queries",
+         "query-results", "questionnaires", "users", "version.json"]
 
 
 def test_find_lists_every_path(demo_mount, tree):

@@ -1,4 +1,4 @@
-"""Login, version, import entries, app transfer (import of an export) and the 2.x file store."""
+"""Login, version, import entries and the 2.x file store (app transfer: transfer.py)."""
 import base64
 import binascii
 import time
@@ -64,71 +64,6 @@ def h_imports(req):
     if not extended:
         docs = [{k: d.get(k) for k in IMPORT_BASIC} for d in docs]
     return Reply(docs)
-
-
-# -- transfer (import an exported app) --------------------------------------------
-
-def _as_list(body, name):
-    value = body.get(name)
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return [value]
-    if not isinstance(value, list) or any(not isinstance(v, dict) for v in value):
-        raise bad("Export field '%s' must be an array of objects" % name)
-    return value
-
-
-def h_transfer_app(req):
-    """Create (or overwrite) what an export names.
-
-    apps and collections are created, or updated when they exist;
-    form_templates become questionnaires, action_flows actionflows,
-    import_entry entries of /import.  delete_mongo_data=true empties the
-    records of every collection named.  config is accepted and not kept.
-    """
-    store = req.store
-    body = req.json_object()
-    apps = _as_list(body, "apps")
-    collections = _as_list(body, "collections")
-    forms = _as_list(body, "form_templates")
-    flows = _as_list(body, "action_flows")
-    entries = _as_list(body, "import_entry")
-    if body.get("config") is not None and not isinstance(body["config"], dict):
-        raise bad("Export field 'config' must be an object")
-    wipe = body.get("delete_mongo_data", False)
-    if not isinstance(wipe, bool):
-        raise bad("Field 'delete_mongo_data' must be a boolean")
-    done = {"apps": [], "collections": [], "questionnaires": [], "actionflows": [],
-            "import_entries": 0}
-    for app in apps:
-        app_id = app.get("id")
-        if isinstance(app_id, str) and store.get("app", app_id) is not None:
-            res.app_update(store, app_id, app)
-        else:
-            res.app_create(store, app)
-        done["apps"].append(app["id"])
-    default_app = done["apps"][0] if done["apps"] else None
-    for coll in collections:
-        app_id = coll.get("app", default_app)
-        slug = coll.get("slug")
-        if not isinstance(app_id, str) or not isinstance(slug, str):
-            raise bad("Each exported collection needs 'app' and 'slug' strings")
-        if store.get("collection", app_id, slug) is not None:
-            doc = res.collection_update(store, app_id, slug, coll)
-        else:
-            doc = res.collection_create(store, app_id, coll)
-        if wipe:
-            store.record_clear(int(doc["id"]))
-        done["collections"].append("%s/%s" % (app_id, slug))
-    for form in forms:
-        done["questionnaires"].append(res.questionnaire_create(store, form, req.user)["id"])
-    for flow in flows:
-        done["actionflows"].append(res.actionflow_create(store, flow)["id"])
-    for entry in entries:
-        import_create(store, entry)
-        done["import_entries"] += 1
-    return Reply(done, "Successfully imported app")
 
 
 # -- file store (client 2.x) ----------------------------------------------------------

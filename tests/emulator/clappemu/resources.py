@@ -44,7 +44,7 @@ USER_SPEC = {"email": "str", "first_name": "str", "last_name": "str", "phone": "
 DATABASES = ("MONGO", "DATALAKE")
 
 
-def _slugify(text):
+def slugify(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "actionflow"
 
 
@@ -58,12 +58,16 @@ def get_app(store, app_id):
 
 
 def app_view(store, doc, extended):
-    """App as answered: collections/groups are counts, or lists when extended."""
+    """App as answered: collections/groups are counts, or lists when extended.
+
+    Extended, the collections come at level 3 (their queries as objects): the official
+    client's export_app takes the collections from this answer and fetches no queries of
+    its own, so an export carries queries only if the server nests them here."""
     colls = store.list("collection", doc["id"])
     groups = doc.get("groups") or []
     view = pick(doc, APP_NAMES)
     if extended:
-        view["collections"] = [collection_view(store, c, 1) for c in colls]
+        view["collections"] = [collection_view(store, c, 3) for c in colls]
         view["groups"] = groups
     else:
         view["collections"] = len(colls)
@@ -327,7 +331,7 @@ def actionflow_create(store, body, keep_id=False):
     if keep_id and f.get("id"):
         store.bump_id("actionflow", af_id)
     name = f.get("name", "")
-    doc = {"id": af_id, "name": name, "slug": f.get("slug") or _slugify(name),
+    doc = {"id": af_id, "name": name, "slug": f.get("slug") or slugify(name),
            "category": f.get("category", ""), "fast": f.get("fast", False),
            "multiple": f.get("multiple", False), "settings": f.get("settings", {}),
            "start_keys": f.get("start_keys", []),
@@ -396,9 +400,11 @@ def h_actionflow_start(req):
         doc = next((d for d in req.store.list("actionflow") if d["slug"] == key), None)
     if doc is None:
         raise not_found("Actionflow %s not found" % key)
-    run = req.store.next_id("actionflow_run")
-    return Reply({"run": run, "actionflow": doc["id"], "user": user, "settings": settings,
-                  "status": "started"}, "Started action flow %s." % doc["id"])
+    run = {"run": req.store.next_id("actionflow_run"), "actionflow": doc["id"], "user": user,
+           "settings": settings, "status": "started", "started_at": int(time.time())}
+    # Kept for the tests (GET /_emulator/runs); nothing really runs.
+    req.store.insert("actionflow_run", str(run["run"]), "", run)
+    return Reply(run, "Started action flow %s." % doc["id"])
 
 
 # -- questionnaires -------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The API route table (METHOD + template -> handler) and the matcher that resolves a request path."""
-from . import data, misc
+from . import data, misc, transfer
 from . import resources as res
 from .api import ApiError
 
@@ -60,7 +60,7 @@ ROUTES = [
     ("DELETE", "/api/dataframe/{app}/{slug}", data.h_df_empty),
 
     ("GET", "/api/import", misc.h_imports),
-    ("POST", "/api/transfer/app", misc.h_transfer_app),
+    ("POST", "/api/transfer/app", transfer.h_transfer_app),
 
     ("POST", "/api/files", misc.h_files),
     ("POST", "/api/file", misc.h_file_create),

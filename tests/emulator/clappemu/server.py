@@ -247,6 +247,8 @@ class Handler(BaseHTTPRequestHandler):
                 out = [{k: u.get(k) for k in ("email", "id", "first_name", "last_name",
                                               "is_active", "last_online")}
                        for u in emu.store.list("user")]
+            elif segments == ["runs"] and method == "GET":
+                out = emu.store.list("actionflow_run")
             elif len(segments) == 3 and segments[0] == "records" and method == "GET":
                 coll = emu.store.get("collection", segments[1], segments[2])
                 if coll is None:

@@ -1,4 +1,5 @@
 """SQLite storage: resources as exact JSON documents, records as stored texts in insertion order."""
+import contextlib
 import os
 import sqlite3
 import threading
@@ -102,6 +103,19 @@ class Store:
 
     def _tx(self):
         return _Transaction(self)
+
+    @contextlib.contextmanager
+    def atomic(self):
+        """All the store calls of the block or none: one transaction under the lock (other
+        threads wait), rolled back when the block raises. Page caches of collections are
+        dropped, since a rollback may undo what they counted."""
+        with self.lock:
+            try:
+                with self._tx():
+                    yield
+            except BaseException:
+                self._pages.clear()
+                raise
 
     def meta_get(self, key):
         with self.lock:
@@ -338,15 +352,27 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN ... COMMIT, or ROLLBACK when the block raises (the connection is in autocommit)."""
+    """BEGIN ... COMMIT, or ROLLBACK when the block raises (the connection is in autocommit).
+
+    Inside a transaction already open (Store.atomic around calls that open their own), it
+    is a savepoint instead: released on success, rolled back to when the block raises, so
+    the outer block still decides for everything.
+    """
 
     def __init__(self, store):
         self.conn = store.conn
+        self.nested = False
 
     def __enter__(self):
-        self.conn.execute("BEGIN")
+        self.nested = self.conn.in_transaction
+        self.conn.execute("SAVEPOINT inner" if self.nested else "BEGIN")
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self.nested:
+            if exc_type:
+                self.conn.execute("ROLLBACK TO inner")
+            self.conn.execute("RELEASE inner")
+        else:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
         return False
