@@ -24,6 +24,11 @@ typedef struct whandle {
     uint32_t magic;
     wnode *n;
     int flags;
+    /* A handle that only reads a server file being written: the version it was opened on
+     * (wn_shown; NULL: empty), not the writers' buffer. */
+    bool snapshot;
+    lru_item *snap;
+    struct timespec snap_mtime;
 } whandle;
 
 static whandle *handle_of(const struct fuse_file_info *fi)
@@ -79,6 +84,11 @@ int wr_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         wn_lock();
         wn_attr(h->n, &a, &mt);
         wn_unlock();
+        if (h->snapshot) {
+            a.size = h->snap ? h->snap->len : 0;
+            a.mtime = h->snap_mtime.tv_sec;
+            mt = h->snap_mtime;
+        }
         fill_stat(x, &a, &mt, st);
         return 0;
     }
@@ -90,7 +100,7 @@ int wr_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         if (n && n->state == WN_HIDDEN) {
             rc = -ENOENT;
         } else if (n) {
-            wn_attr(n, &a, &mt);
+            wn_name_attr(n, &a, &mt); /* a rewrite shows once saved */
             rc = 0;
         }
         wn_unlock();
@@ -155,12 +165,18 @@ static int attach(wnode *n, struct fuse_file_info *fi)
             touched(n);
         }
     }
+    if (acc == O_RDONLY && !(fi->flags & O_TRUNC) && n->state == WN_OPEN) {
+        /* Only reading a server file: the last saved version, whatever the writers do. */
+        h->snapshot = true;
+        h->snap = wn_shown(n, &h->snap_mtime);
+    }
     n->opens++;
     h->magic = WH_MAGIC;
     h->n = n;
     h->flags = fi->flags;
     fi->fh = (uint64_t)(uintptr_t)h | 1u;
-    /* The content changes under the kernel (saves show the server's answer): no page
+    /* The content changes under the kernel (saves show the server's answer), and the
+     * kernel's size of the file is the writers' (snapshots are read around it): no page
      * cache for these. */
     fi->direct_io = 1;
     fi->keep_cache = 0;
@@ -217,6 +233,8 @@ int wr_open(const char *path, struct fuse_file_info *fi)
 
     if (!path)
         return 1;
+    if (writing)
+        wf_mark_written(path); /* before the kernel cuts its size (O_TRUNC) */
     pending = !writing && jr_pending(path);
     if (!writing && !pending && wn_count() == 0)
         return 1;
@@ -271,7 +289,12 @@ int wr_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
     if (off < 0)
         return -EINVAL;
     wn_lock();
-    len = wn_content(h->n, &data);
+    if (h->snapshot) {
+        data = h->snap ? h->snap->data : "";
+        len = h->snap ? h->snap->len : 0;
+    } else {
+        len = wn_content(h->n, &data);
+    }
     if ((uint64_t)off >= len) {
         size = 0;
     } else {
@@ -295,6 +318,7 @@ int wr_release(const char *path, struct fuse_file_info *fi)
     wn_lock();
     wn_release(h->n);
     wn_unlock();
+    lru_item_unref(h->snap);
     h->magic = 0;
     free(h);
     fi->fh = 0;
@@ -322,6 +346,58 @@ void wr_inval(const char *path)
         fuse_invalidate_path(ctx->fuse, path);
 }
 
+int wr_lock_names(wl_held *lk, const char *a, const char *b, bool excl)
+{
+    const char *keys[WL_MAX];
+    char *oa, *ob;
+    int rc;
+
+    if (excl) {
+        wl_lock_excl(lk);
+        return 0;
+    }
+    wn_lock();
+    oa = wr_origin_of(wn_find(a));
+    ob = b ? wr_origin_of(wn_find(b)) : NULL;
+    wn_unlock();
+    keys[0] = a;
+    keys[1] = b;
+    keys[2] = oa;
+    keys[3] = ob;
+    rc = wl_lock(lk, keys, WL_MAX);
+    free(oa);
+    free(ob);
+    return rc;
+}
+
+/* Takes the mutation lock of n's path, with wn_lock held on return (n may be renamed
+ * while its lock is waited for: then the new path's). 0 or -ENOMEM (no lock held). */
+static int lock_node(wnode *n, wl_held *lk)
+{
+    char *key;
+    int rc;
+
+    for (;;) {
+        wn_lock();
+        key = strdup(n->path);
+        wn_unlock();
+        if (!key)
+            return -ENOMEM;
+        rc = wl_lock(lk, (const char *const *)&key, 1);
+        if (rc) {
+            free(key);
+            return rc;
+        }
+        wn_lock();
+        rc = strcmp(n->path, key);
+        free(key);
+        if (rc == 0)
+            return 0;
+        wn_unlock();
+        wl_unlock(lk);
+    }
+}
+
 int wr_save(fs_ctx *x, wnode *n)
 {
     char *path = NULL, *data = NULL;
@@ -332,14 +408,16 @@ int wr_save(fs_ctx *x, wnode *n)
     wn_plan plan;
     cache_attr attr;
     wpath *w = NULL;
-    int rc = 0;
+    wl_held lk;
+    int rc;
 
-    wn_mut_lock();
-    wn_lock();
+    rc = lock_node(n, &lk); /* saves of one file in order, of others in parallel */
+    if (rc)
+        return rc;
     plan = wn_save_plan(n);
     if (plan == WN_PLAN_NONE) {
         wn_unlock();
-        wn_mut_unlock();
+        wl_unlock(&lk);
         return 0;
     }
     gen0 = n->gen;
@@ -384,6 +462,15 @@ int wr_save(fs_ctx *x, wnode *n)
         goto unlock;
     }
     if (rc == 0) {
+        /* Checked: from now on the version being saved is what other opens read. */
+        lru_item *item = lru_item_new(data, len);
+        struct timespec now;
+        now_ts(&now);
+        wn_lock();
+        if (item && n->state == WN_OPEN && !n->gone)
+            wn_set_shown(n, item, &now);
+        wn_unlock();
+        lru_item_unref(item);
         w = malloc(sizeof *w);
         rc = w ? wpath_parse(path, w) : -ENOMEM;
     }
@@ -423,7 +510,7 @@ int wr_save(fs_ctx *x, wnode *n)
     }
 unlock:
     wn_unlock();
-    wn_mut_unlock();
+    wl_unlock(&lk);
     if (inval)
         wr_inval(path);
     free(w);
@@ -461,10 +548,12 @@ int wr_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     wpath *w;
     wnode *n;
     cache_attr attr;
+    wl_held lk;
     int rc;
 
     if (x->ro)
         return -EROFS;
+    wf_mark_written(path);
     w = malloc(sizeof *w);
     if (!w)
         return -ENOMEM;
@@ -480,7 +569,9 @@ int wr_create(const char *path, mode_t mode, struct fuse_file_info *fi)
         rc = -EACCES;
         goto out;
     }
-    wn_mut_lock();
+    rc = wr_lock_names(&lk, path, NULL, false);
+    if (rc)
+        goto out;
     wn_lock();
     n = wn_find(path);
     if (n && n->state != WN_HIDDEN) {
@@ -545,7 +636,7 @@ int wr_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     }
     wn_unlock();
 unlock:
-    wn_mut_unlock();
+    wl_unlock(&lk);
 out:
     free(w);
     return rc;
@@ -624,6 +715,7 @@ int wr_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         wn_unlock();
         return -ENOENT;
     }
+    wf_mark_written(n ? n->path : path);
     if (!n) {
         wn_unlock();
         return path ? truncate_closed(x, path, size) : -EBADF;
