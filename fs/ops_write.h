@@ -63,7 +63,8 @@ int wr_lock_names(wl_held *lk, const char *a, const char *b, bool excl);
 int wr_drop_origin(fs_ctx *x, const char *origin);
 char *wr_origin_of(const struct wnode *n);
 
-/* Sends a node's buffer when it changed (flush, fsync, and saves without a handle).
+/* Sends a node's buffer when it changed (flush, fsync, and saves without a handle;
+ * ops_save.c).
  * Takes the mutation lock of the node's path itself. 0, or a negative errno (-EINVAL:
  * not a JSON object). */
 int wr_save(fs_ctx *x, struct wnode *n);
