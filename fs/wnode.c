@@ -151,7 +151,7 @@ int wn_rekey(wnode *n, const char *path)
         unlink_node(n);
     free(n->path);
     n->path = copy;
-    wn_set_shown(n, NULL, NULL); /* the new name shows the node's base */
+    wn_set_shown(n, NULL, &n->mtime); /* the new name shows the node's base */
     n->listed = true;
     link_node(n);
     return 0;
@@ -191,8 +191,13 @@ int wn_materialize(wnode *n)
     if (n->loaded)
         return 0;
     rc = wbuf_set(&n->buf, n->base ? n->base->data : "", n->base ? n->base->len : 0);
-    if (rc == 0)
+    if (rc == 0) {
         n->loaded = true;
+        if (!n->shown_set) { /* the base's time, before the change that follows */
+            n->shown_mtime = n->mtime;
+            n->shown_set = true;
+        }
+    }
     return rc;
 }
 
@@ -425,7 +430,7 @@ void wf_apply(const char *path, cache_attr *attr, struct timespec *mtime)
     pthread_mutex_unlock(&facts_lock);
 }
 
-#define NHOT 4096u
+#define NHOT 65536u /* 256 KiB, touched only where paths were written */
 static uint32_t hot_until[NHOT]; /* CLOCK_MONOTONIC seconds, by a hash of the path */
 
 static uint32_t mono_seconds(void)

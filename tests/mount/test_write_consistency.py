@@ -117,17 +117,19 @@ def test_readers_racing_in_place_rewrites_see_whole_saved_versions(emu, m):
 
 def test_a_reader_opened_during_a_rewrite_keeps_the_saved_version(emu, m):
     """A reader opened between the writer's O_TRUNC and its close reads the last saved
-    version whole, and keeps reading it after the close; stat shows its size until the
-    save; the next open shows the new version."""
+    version whole, and keeps reading it after the close; stat shows its size and time until
+    the save; the next open shows the new version."""
     make_collection(emu, APP, "keeps", [{"_id": "k", "v": 1, "pad": "old" * 300}])
     refresh(m)
     path = m.p("apps", APP, "keeps", "k.json")
     old = read(path)
     write(path, old)  # a first rewrite (the same bytes: nothing sent)
+    before = os.stat(path)
     fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
     try:
         os.write(fd, b'{"v": 2')
-        assert os.stat(path).st_size == len(old)
+        during = os.stat(path)
+        assert (during.st_size, during.st_mtime_ns) == (len(old), before.st_mtime_ns)
         with open(path, "rb") as r:
             assert r.read() == old
             os.write(fd, b', "new": true}')
