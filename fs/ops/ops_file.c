@@ -19,6 +19,7 @@
 #include "layout.h"
 #include "log.h"
 #include "ops_write.h"
+#include "wnode.h"
 
 /* Contents up to this size are put in the kernel's page cache by the open itself. */
 #define PUSH_MAX (128 * 1024)
@@ -151,6 +152,10 @@ int ops_open(const char *path, struct fuse_file_info *fi)
      * the page cache, which the kernel cuts at its size, so no byte is cut off or
      * invented. */
     k = changed ? KSIZE_OTHER : kernel_size(x, path, content->len, &ino);
+    /* A file written here lately may be rewritten in place while this handle reads it:
+     * the kernel then cuts its page cache and takes the writer's size (wnode.h). */
+    if (k != KSIZE_OTHER && wf_written_lately(path))
+        k = KSIZE_OTHER;
     fi->direct_io = k == KSIZE_OTHER;
     /* Else the kernel's cache gets this content now and is kept; when that cannot be
      * done, it is dropped as the open returns and reads come here. */

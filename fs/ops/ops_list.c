@@ -65,7 +65,7 @@ static void collect(void *ud, const wnode *n, const char *name)
     if (!e)
         return;
     e->what = n->state == WN_HIDDEN ? OV_HIDE : OV_ADD;
-    wn_attr(n, &e->attr, &e->mtime);
+    wn_name_attr(n, &e->attr, &e->mtime);
     ov->n++;
 }
 

@@ -21,7 +21,7 @@
 /* A local file that was a server file's backup goes away (unlinked, replaced, or renamed
  * onto another name): when the server file is still hidden (nothing was made in its
  * place), it is gone for good, as on any file system: deleted on the server. Metadata
- * cannot be deleted: it shows again. Mutation lock held. */
+ * cannot be deleted: it shows again. The mutation lock of origin held. */
 int wr_drop_origin(fs_ctx *x, const char *origin)
 {
     wpath *w;
@@ -81,7 +81,7 @@ static void count_live(void *ud, const wnode *n, const char *name)
 /* .app.json and .collection.json cannot be removed while their directory holds anything
  * (EPERM). In an empty one the unlink is the step of rm -r before its rmdir (they are
  * listed last for that): the file is hidden here, nothing is sent, and rmdir deletes the
- * app or collection. Writing the file again shows it again. Mutation lock held. */
+ * app or collection. Writing the file again shows it again. Exclusive mutation lock held. */
 static int unlink_meta(fs_ctx *x, const wpath *w)
 {
     counting local = {0, w->name};
@@ -127,6 +127,7 @@ int wr_unlink(const char *path)
     wpath *w;
     wnode *n;
     wn_state state = WN_OPEN;
+    wl_held lk;
     bool have = false, on_server = false, backed = false, maybe = false;
     char *origin = NULL;
     int rc = 0;
@@ -141,13 +142,27 @@ int wr_unlink(const char *path)
     if (rc)
         goto out;
     log_debug("unlink %s", path);
-    wn_mut_lock();
+    rc = wr_lock_names(&lk, path, NULL, w->cls == WNAME_APP_META || w->cls == WNAME_COLL_META);
+    if (rc)
+        goto out;
+again:
+    have = on_server = backed = maybe = false;
+    state = WN_OPEN;
     wn_lock();
     n = wn_find(path);
     if (n) {
         have = true;
         state = n->state;
         origin = wr_origin_of(n);
+        if (!wl_holds(&lk, origin)) {
+            /* It became the backup of another file meanwhile: that file's lock too. */
+            wn_unlock();
+            free(origin);
+            origin = NULL;
+            wl_unlock(&lk);
+            wl_lock_excl(&lk);
+            goto again;
+        }
         maybe = state == WN_NEW && n->maybe_sent;
         on_server = state == WN_OPEN || (state == WN_NEW && n->server_exists) || maybe;
         backed = state == WN_NEW && n->server_exists && wn_find_backup(path);
@@ -200,7 +215,7 @@ int wr_unlink(const char *path)
         wf_forget(path);
     }
 done:
-    wn_mut_unlock();
+    wl_unlock(&lk);
 out:
     free(origin);
     free(w);
@@ -236,9 +251,10 @@ int wr_mkdir(const char *path, mode_t mode)
     else if (rc == -ENOENT)
         rc = -EPERM; /* no directory can be made there (records are files) */
     if (rc == 0) {
-        wn_mut_lock();
+        wl_held lk;
+        wl_lock_excl(&lk); /* a directory: ordered with every change */
         rc = up_mkdir(x, p);
-        wn_mut_unlock();
+        wl_unlock(&lk);
     }
     free(p);
     return rc;
@@ -267,10 +283,11 @@ int wr_rmdir(const char *path)
             rc = -ENOTEMPTY;
     }
     if (rc == 0) {
-        wn_mut_lock();
+        wl_held lk;
+        wl_lock_excl(&lk); /* a directory: no change below it runs meanwhile */
         /* async uploads: what is pending below goes first; failed creates stay files */
         rc = jr_wait_under(path) ? -ENOTEMPTY : up_rmdir(x, p);
-        wn_mut_unlock();
+        wl_unlock(&lk);
     }
     if (rc == 0) {
         wn_lock();

@@ -415,6 +415,15 @@ static int meta_to_meta(rn *r)
     return rc;
 }
 
+/* Whether a rename of or onto w locks its names only: records, list items and local
+ * files; metadata, directories and names no file may have lock every path. */
+static bool keyed(const wpath *w)
+{
+    if (w->self_rc == 0 && layout_is_dir(w->self.kind))
+        return false;
+    return w->cls == WNAME_RECORD || w->cls == WNAME_ITEM || w->cls == WNAME_LOCAL;
+}
+
 int wr_rename(const char *from, const char *to, unsigned int flags)
 {
     fs_ctx *x = ops_ctx();
@@ -422,6 +431,7 @@ int wr_rename(const char *from, const char *to, unsigned int flags)
     wn_state st = WN_OPEN;
     bool have = false;
     cache_attr attr;
+    wl_held lk;
     int rc;
 
     if (x->ro)
@@ -444,16 +454,34 @@ int wr_rename(const char *from, const char *to, unsigned int flags)
     if (strcmp(from, to) == 0)
         goto out;
     log_debug("rename %s -> %s", from, to);
-    wn_mut_lock();
-    wn_lock();
-    {
-        wnode *sn = wn_find(from);
-        if (sn) {
-            have = true;
-            st = sn->state;
+    rc = wr_lock_names(&lk, from, to, !keyed(r.wf) || !keyed(r.wt));
+    if (rc)
+        goto out;
+    for (;;) {
+        char *of, *ot;
+        bool held;
+        wn_lock();
+        {
+            wnode *sn = wn_find(from);
+            if (sn) {
+                have = true;
+                st = sn->state;
+            }
         }
+        of = wr_origin_of(wn_find(from));
+        ot = wr_origin_of(wn_find(to));
+        held = wl_holds(&lk, of) && wl_holds(&lk, ot);
+        wn_unlock();
+        free(of);
+        free(ot);
+        if (held)
+            break;
+        /* One became another file's backup meanwhile: that file's lock too. */
+        wl_unlock(&lk);
+        wl_lock_excl(&lk);
+        have = false;
+        st = WN_OPEN;
     }
-    wn_unlock();
     if (have && st == WN_HIDDEN) {
         rc = -ENOENT;
     } else if (!have && r.wf->self_rc == 0 && layout_is_dir(r.wf->self.kind)) {
@@ -478,7 +506,7 @@ int wr_rename(const char *from, const char *to, unsigned int flags)
     } else {
         rc = server_to_server(&r);
     }
-    wn_mut_unlock();
+    wl_unlock(&lk);
 out:
     free(r.wf);
     free(r.wt);

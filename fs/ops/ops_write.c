@@ -1,5 +1,6 @@
 /* ops_write.c: open files as buffers: create, open for writing, read, write, truncate,
- * flush/fsync (the one save), release, and the attributes of what is being written. */
+ * flush/fsync (the one save: ops_save.c), release, and the attributes of what is being
+ * written. */
 #include "ops_write.h"
 
 #include <errno.h>
@@ -11,7 +12,6 @@
 #include "errlog.h"
 #include "log.h"
 #include "names.h"
-#include "render.h"
 #include "upload.h"
 #include "uploader.h"
 #include "wnode.h"
@@ -25,6 +25,11 @@ typedef struct whandle {
     uint32_t magic;
     wnode *n;
     int flags;
+    /* A handle that only reads a server file being written: the version it was opened on
+     * (wn_shown; NULL: empty), not the writers' buffer. */
+    bool snapshot;
+    lru_item *snap;
+    struct timespec snap_mtime;
 } whandle;
 
 static whandle *handle_of(const struct fuse_file_info *fi)
@@ -80,6 +85,11 @@ int wr_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         wn_lock();
         wn_attr(h->n, &a, &mt);
         wn_unlock();
+        if (h->snapshot) {
+            a.size = h->snap ? h->snap->len : 0;
+            a.mtime = h->snap_mtime.tv_sec;
+            mt = h->snap_mtime;
+        }
         fill_stat(x, &a, &mt, st);
         return 0;
     }
@@ -91,7 +101,7 @@ int wr_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
         if (n && n->state == WN_HIDDEN) {
             rc = -ENOENT;
         } else if (n) {
-            wn_attr(n, &a, &mt);
+            wn_name_attr(n, &a, &mt); /* a rewrite shows once saved */
             rc = 0;
         }
         wn_unlock();
@@ -156,12 +166,18 @@ static int attach(wnode *n, struct fuse_file_info *fi)
             touched(n);
         }
     }
+    if (acc == O_RDONLY && !(fi->flags & O_TRUNC) && n->state == WN_OPEN) {
+        /* Only reading a server file: the last saved version, whatever the writers do. */
+        h->snapshot = true;
+        h->snap = wn_shown(n, &h->snap_mtime);
+    }
     n->opens++;
     h->magic = WH_MAGIC;
     h->n = n;
     h->flags = fi->flags;
     fi->fh = (uint64_t)(uintptr_t)h | 1u;
-    /* The content changes under the kernel (saves show the server's answer): no page
+    /* The content changes under the kernel (saves show the server's answer), and the
+     * kernel's size of the file is the writers' (snapshots are read around it): no page
      * cache for these. */
     fi->direct_io = 1;
     fi->keep_cache = 0;
@@ -218,6 +234,8 @@ int wr_open(const char *path, struct fuse_file_info *fi)
 
     if (!path)
         return 1;
+    if (writing)
+        wf_mark_written(path); /* before the kernel cuts its size (O_TRUNC) */
     pending = !writing && jr_pending(path);
     if (!writing && !pending && wn_count() == 0)
         return 1;
@@ -272,7 +290,12 @@ int wr_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
     if (off < 0)
         return -EINVAL;
     wn_lock();
-    len = wn_content(h->n, &data);
+    if (h->snapshot) {
+        data = h->snap ? h->snap->data : "";
+        len = h->snap ? h->snap->len : 0;
+    } else {
+        len = wn_content(h->n, &data);
+    }
     if ((uint64_t)off >= len) {
         size = 0;
     } else {
@@ -296,6 +319,7 @@ int wr_release(const char *path, struct fuse_file_info *fi)
     wn_lock();
     wn_release(h->n);
     wn_unlock();
+    lru_item_unref(h->snap);
     h->magic = 0;
     free(h);
     fi->fh = 0;
@@ -321,116 +345,6 @@ void wr_inval(const char *path)
      * next stat or read after close(2) returns sees the server's file. */
     if (ctx && ctx->fuse && path)
         fuse_invalidate_path(ctx->fuse, path);
-}
-
-int wr_save(fs_ctx *x, wnode *n)
-{
-    char *path = NULL, *data = NULL;
-    const char *cur;
-    size_t len;
-    uint64_t gen0, sum;
-    bool exists, quiet, inval = false, journaled = false;
-    wn_plan plan;
-    cache_attr attr;
-    wpath *w = NULL;
-    int rc = 0;
-
-    wn_mut_lock();
-    wn_lock();
-    plan = wn_save_plan(n);
-    if (plan == WN_PLAN_NONE) {
-        wn_unlock();
-        wn_mut_unlock();
-        return 0;
-    }
-    gen0 = n->gen;
-    len = wn_content(n, &cur);
-    exists = wn_on_server(n);
-    sum = render_checksum(cur, len);
-    quiet = n->failed && n->failed_sum == sum;
-    path = strdup(n->path);
-    data = malloc(len + 1);
-    if (!path || !data) {
-        rc = -ENOMEM;
-    } else {
-        memcpy(data, cur, len);
-        data[len] = '\0';
-    }
-    if (rc == 0 && plan == WN_PLAN_KEEP) {
-        /* A new file still empty: kept here, visible, nothing sent. */
-        n->synced = gen0;
-        goto unlock;
-    }
-    if (rc == 0 && plan == WN_PLAN_SAME) {
-        /* The bytes the file showed: nothing to send. */
-        n->synced = gen0;
-        n->state = WN_OPEN;
-        n->server_exists = false;
-        wn_unlist(n); /* the name shows the server's file (frees n without handles) */
-        goto unlock;
-    }
-    wn_unlock();
-    if (rc == 0)
-        rc = up_check(path, data, len, quiet);
-    if (rc == -EINVAL) {
-        wn_lock();
-        n->failed = true;
-        n->failed_sum = sum;
-        /* Refused: the buffer stays its handles' (to fix and save again); the name shows
-         * the server's file. A new file keeps its content here, visible. */
-        if (n->state == WN_OPEN) {
-            wn_unlist(n);
-            inval = true;
-        }
-        goto unlock;
-    }
-    if (rc == 0) {
-        w = malloc(sizeof *w);
-        rc = w ? wpath_parse(path, w) : -ENOMEM;
-    }
-    if (rc == 0) {
-        log_debug("save %s: %zu bytes (%s)", path, len, exists ? "update" : "create");
-        if (jr_takes(w)) { /* async uploads: to the journal, sent in the background */
-            rc = jr_put(w, data, len, exists, &attr);
-            journaled = rc == 0; /* the name shows these bytes: the kernel has them */
-        } else {
-            rc = up_save(x, w, data, len, exists, &attr);
-        }
-    }
-    wn_lock();
-    inval = (n->state == WN_OPEN || rc == 0) && !journaled;
-    if (rc && n->state == WN_OPEN)
-        wn_unlist(n); /* as for a refusal */
-    if (rc && rc != -EINVAL && rc != -ENOMEM && n->state == WN_NEW)
-        n->maybe_sent = true;
-    if (rc == 0) {
-        if (!n->gone) {
-            n->synced = gen0;
-            n->failed = false;
-            wn_set_base(n, data, len);
-            if (n->time_set) {
-                wr_keep_time(x, path, &n->mtime, &attr);
-            } else {
-                wf_drop_time(path);
-                n->mtime.tv_sec = attr.mtime;
-                n->mtime.tv_nsec = 0;
-            }
-            n->state = WN_OPEN;
-            n->server_exists = false;
-            n->maybe_sent = false;
-            /* Saved: the name shows the server's answer; the handles keep their bytes. */
-            wn_unlist(n);
-        }
-    }
-unlock:
-    wn_unlock();
-    wn_mut_unlock();
-    if (inval)
-        wr_inval(path);
-    free(w);
-    free(path);
-    free(data);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -462,10 +376,12 @@ int wr_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     wpath *w;
     wnode *n;
     cache_attr attr;
+    wl_held lk;
     int rc;
 
     if (x->ro)
         return -EROFS;
+    wf_mark_written(path);
     w = malloc(sizeof *w);
     if (!w)
         return -ENOMEM;
@@ -481,7 +397,9 @@ int wr_create(const char *path, mode_t mode, struct fuse_file_info *fi)
         rc = -EACCES;
         goto out;
     }
-    wn_mut_lock();
+    rc = wr_lock_names(&lk, path, NULL, false);
+    if (rc)
+        goto out;
     wn_lock();
     n = wn_find(path);
     if (n && n->state != WN_HIDDEN) {
@@ -546,7 +464,7 @@ int wr_create(const char *path, mode_t mode, struct fuse_file_info *fi)
     }
     wn_unlock();
 unlock:
-    wn_mut_unlock();
+    wl_unlock(&lk);
 out:
     free(w);
     return rc;
@@ -625,6 +543,7 @@ int wr_truncate(const char *path, off_t size, struct fuse_file_info *fi)
         wn_unlock();
         return -ENOENT;
     }
+    wf_mark_written(n ? n->path : path);
     if (!n) {
         wn_unlock();
         return path ? truncate_closed(x, path, size) : -EBADF;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "ops.h"
+#include "wlock.h"
 
 struct wnode;
 
@@ -47,15 +48,25 @@ void wr_destroy(void);
  * a save the file shows the server's answer, not the bytes written. */
 void wr_inval(const char *path);
 
-/* Shared by ops_ns.c and ops_rename.c, mutation lock held: a local file that was a server
- * file's backup goes away; when that file is still hidden, it is deleted on the server
- * (metadata shows again). wr_origin_of copies the origin a node answers for (under
+/* Takes the mutation locks (wlock.h) of a change of the names a and b (b may be NULL):
+ * both paths, and the server files that local files at them are backups of (what
+ * wr_drop_origin may delete); with excl (metadata, directories), every path. 0 or
+ * -ENOMEM. Once inside, wl_holds() tells whether an origin read then is held (a change
+ * made between may have made a file another's backup): when not, let go and take
+ * wl_lock_excl. */
+int wr_lock_names(wl_held *lk, const char *a, const char *b, bool excl);
+
+/* Shared by ops_ns.c and ops_rename.c, the mutation lock of origin held: a local file
+ * that was a server file's backup goes away; when that file is still hidden, it is
+ * deleted on the server (metadata shows again). wr_origin_of copies the origin a node answers for (under
  * wn_lock; NULL when none). */
 int wr_drop_origin(fs_ctx *x, const char *origin);
 char *wr_origin_of(const struct wnode *n);
 
-/* Sends a node's buffer when it changed (flush, fsync, and saves without a handle).
- * Takes the mutation lock itself. 0, or a negative errno (-EINVAL: not a JSON object). */
+/* Sends a node's buffer when it changed (flush, fsync, and saves without a handle;
+ * ops_save.c).
+ * Takes the mutation lock of the node's path itself. 0, or a negative errno (-EINVAL:
+ * not a JSON object). */
 int wr_save(fs_ctx *x, struct wnode *n);
 
 /* The write side's part of a directory listing: hidden server files left out, files of

@@ -12,7 +12,6 @@
 #define NBUCKETS 1024u
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t mut_lock = PTHREAD_MUTEX_INITIALIZER;
 static wnode *buckets[NBUCKETS];
 static size_t nnodes;
 /* Change counts of directories, by a hash of the directory's path (two directories
@@ -28,16 +27,6 @@ void wn_lock(void)
 void wn_unlock(void)
 {
     pthread_mutex_unlock(&table_lock);
-}
-
-void wn_mut_lock(void)
-{
-    pthread_mutex_lock(&mut_lock);
-}
-
-void wn_mut_unlock(void)
-{
-    pthread_mutex_unlock(&mut_lock);
 }
 
 static unsigned bucket_of(const char *path)
@@ -124,6 +113,7 @@ static void node_free(wnode *n)
 {
     wbuf_free(&n->buf);
     lru_item_unref(n->base);
+    lru_item_unref(n->shown);
     free(n->origin);
     free(n->path);
     free(n);
@@ -161,6 +151,7 @@ int wn_rekey(wnode *n, const char *path)
         unlink_node(n);
     free(n->path);
     n->path = copy;
+    wn_set_shown(n, NULL, &n->mtime); /* the new name shows the node's base */
     n->listed = true;
     link_node(n);
     return 0;
@@ -200,8 +191,13 @@ int wn_materialize(wnode *n)
     if (n->loaded)
         return 0;
     rc = wbuf_set(&n->buf, n->base ? n->base->data : "", n->base ? n->base->len : 0);
-    if (rc == 0)
+    if (rc == 0) {
         n->loaded = true;
+        if (!n->shown_set) { /* the base's time, before the change that follows */
+            n->shown_mtime = n->mtime;
+            n->shown_set = true;
+        }
+    }
     return rc;
 }
 
@@ -218,6 +214,44 @@ int wn_set_base(wnode *n, const char *data, size_t len)
     lru_item_unref(n->base);
     n->base = item;
     return 0;
+}
+
+lru_item *wn_shown(const wnode *n, struct timespec *mtime)
+{
+    lru_item *item = n->shown ? n->shown : n->base;
+
+    if (mtime)
+        *mtime = n->shown_set ? n->shown_mtime : n->mtime;
+    if (item)
+        lru_item_ref(item);
+    return item;
+}
+
+void wn_name_attr(const wnode *n, cache_attr *attr, struct timespec *mtime)
+{
+    const lru_item *item = n->shown ? n->shown : n->base;
+    struct timespec mt = n->shown_set ? n->shown_mtime : n->mtime;
+
+    if (n->state != WN_OPEN || !wn_dirty(n)) {
+        wn_attr(n, attr, mtime);
+        return;
+    }
+    wn_attr(n, attr, NULL);
+    attr->size = item ? item->len : 0;
+    attr->mtime = mt.tv_sec;
+    if (mtime)
+        *mtime = mt;
+}
+
+void wn_set_shown(wnode *n, lru_item *item, const struct timespec *mtime)
+{
+    if (item)
+        lru_item_ref(item);
+    lru_item_unref(n->shown);
+    n->shown = item;
+    n->shown_set = mtime != NULL;
+    if (mtime)
+        n->shown_mtime = *mtime;
 }
 
 void wn_free_all(void)
@@ -394,6 +428,34 @@ void wf_apply(const char *path, cache_attr *attr, struct timespec *mtime)
         }
     }
     pthread_mutex_unlock(&facts_lock);
+}
+
+#define NHOT 65536u /* 256 KiB, touched only where paths were written */
+static uint32_t hot_until[NHOT]; /* CLOCK_MONOTONIC seconds, by a hash of the path */
+
+static uint32_t mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)ts.tv_sec + 1; /* never 0: 0 is a slot never written */
+}
+
+void wf_mark_written(const char *path)
+{
+    if (path)
+        __atomic_store_n(&hot_until[names_hash64(path, strlen(path)) & (NHOT - 1)],
+                         mono_seconds() + WF_HOT_SECONDS, __ATOMIC_SEQ_CST);
+}
+
+bool wf_written_lately(const char *path)
+{
+    uint32_t until;
+
+    if (!path)
+        return false;
+    until = __atomic_load_n(&hot_until[names_hash64(path, strlen(path)) & (NHOT - 1)],
+                            __ATOMIC_SEQ_CST);
+    return until != 0 && mono_seconds() < until;
 }
 
 /* Whether p is path or below it. */

@@ -24,14 +24,20 @@
  *              memory only, never uploaded, gone at unmount;
  *   WN_HIDDEN  a server file that was renamed to a local-only name (an editor's backup):
  *              the server keeps it, the name shows nothing until a file is made there again.
+ * The buffer of an open server file (WN_OPEN) is its writers': handles opened only to
+ * read get the last saved version (wn_shown) and keep it, and the name shows that
+ * version's attributes while the buffer holds unsaved changes, so a rewrite in place
+ * (O_TRUNC, writes, close) is never seen half done. New and local files share their
+ * buffer with every handle, as a local file does.
  * A node that is no longer in the table (unlinked or replaced while open) is detached:
  * its handles go on reading and writing it, and nothing of it is ever sent. An open
  * server file whose buffer was saved (or refused) is unlisted: its handles keep their
  * buffer (and may save it again), while the name shows the server's file to others.
  *
  * Locking: wn_lock() guards the table, every node's fields and buffers; it is held
- * briefly, never across a request. wn_mut_lock() serialises whatever changes the server
- * (saves, creates, deletes, renames) and is held across the requests; take it first.
+ * briefly, never across a request. The mutation locks of wlock.h order whatever changes
+ * the server (saves, creates, deletes, renames) path by path and are held across the
+ * requests; take them first.
  */
 typedef enum wn_state { WN_OPEN, WN_NEW, WN_LOCAL, WN_HIDDEN } wn_state;
 
@@ -45,6 +51,10 @@ typedef struct wnode {
     bool loaded;             /* buf holds the content; otherwise the content is base */
     wbuf buf;
     lru_item *base;          /* the bytes shown at open or last saved; NULL: none (empty) */
+    lru_item *shown;         /* WN_OPEN: what other opens read while the buffer changes (the
+                              * version being saved, once a save began); NULL: base */
+    struct timespec shown_mtime;
+    bool shown_set;          /* shown_mtime holds the shown version's time */
     uint64_t gen, synced;    /* changes made, and the change count last saved */
     bool server_exists;      /* WN_NEW made over a hidden server file: the save updates it */
     bool maybe_sent;         /* WN_NEW whose create failed after it was sent (a timeout, a
@@ -61,8 +71,6 @@ typedef struct wnode {
 
 void wn_lock(void);
 void wn_unlock(void);
-void wn_mut_lock(void);
-void wn_mut_unlock(void);
 
 /* All under wn_lock. */
 wnode *wn_find(const char *path);
@@ -84,6 +92,14 @@ int wn_materialize(wnode *n);
 bool wn_dirty(const wnode *n);
 /* Sets base to a new item of data[0..len) (NULL on len 0 and no item wanted). */
 int wn_set_base(wnode *n, const char *data, size_t len);
+/* What opens that only read see of a server file being written: its shown version (a
+ * reference, NULL when empty) and that version's time. */
+lru_item *wn_shown(const wnode *n, struct timespec *mtime);
+/* The attributes the name shows (stat, listings): a server file's shown version's while
+ * its buffer holds unsaved changes, else the node's own (wn_attr). */
+void wn_name_attr(const wnode *n, cache_attr *attr, struct timespec *mtime);
+/* Sets the shown version (a reference is taken; NULL: base again). */
+void wn_set_shown(wnode *n, lru_item *item, const struct timespec *mtime);
 /* Frees every node without handles (at unmount). */
 void wn_free_all(void);
 /* Detaches every node below dir. */
@@ -134,6 +150,13 @@ void wf_drop_time(const char *path);
 /* Applies a kept time to attr (of path); fills *mtime (with attr's nanoseconds, or the
  * kept time's) either way. */
 void wf_apply(const char *path, cache_attr *attr, struct timespec *mtime);
+/* Server files written here lately: opened for writing or truncated within the last
+ * WF_HOT_SECONDS. Readers of them read around the kernel's page cache, whose size of
+ * the file is a writer's while it rewrites it. A table of times by a hash of the path:
+ * two paths that share a slot only make each other's readers more careful. Lock-free. */
+#define WF_HOT_SECONDS 300
+void wf_mark_written(const char *path);
+bool wf_written_lately(const char *path);
 /* Moves the facts of path (and of everything below it) to another path. */
 void wf_move(const char *from, const char *to);
 /* Forgets path and everything below it. */

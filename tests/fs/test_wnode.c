@@ -265,8 +265,86 @@ static void test_plan(void)
     wn_unlock();
 }
 
+/* What opens that only read see of a file being written, and what its name shows. */
+static void test_shown(void)
+{
+    struct timespec t1 = {.tv_sec = 1000}, t2 = {.tv_sec = 2000}, mt;
+    cache_attr a;
+    lru_item *it, *saving;
+    wnode *n;
+
+    wn_lock();
+    n = wn_add("/apps/a/c/s.json", WN_OPEN);
+    CHECK(n != NULL);
+    CHECK_INT(wn_set_base(n, "{\"v\":1}", 7), 0);
+    n->mtime = t1;
+    /* Not changed: the node's own attributes; the shown version is the base. */
+    wn_name_attr(n, &a, &mt);
+    CHECK_INT(a.size, 7);
+    it = wn_shown(n, &mt);
+    CHECK(it == n->base);
+    CHECK_INT(mt.tv_sec, 1000);
+    lru_item_unref(it);
+
+    /* A writer truncates and writes part of it: the name still shows the base. */
+    CHECK_INT(wn_materialize(n), 0);
+    CHECK_INT(wbuf_truncate(&n->buf, 0), 0);
+    CHECK_INT(wbuf_write(&n->buf, "{\"v\":22", 7, 0), 0);
+    CHECK_INT(wbuf_write(&n->buf, "2}", 2, 7), 0);
+    n->gen++;
+    n->mtime = t2;
+    wn_name_attr(n, &a, &mt);
+    CHECK_INT(a.size, 7);
+    CHECK_INT(mt.tv_sec, 1000);
+    wn_attr(n, &a, NULL); /* the writers' own view */
+    CHECK_INT(a.size, 9);
+
+    /* A save began: the version being sent is shown; a reader keeps what it got. */
+    it = wn_shown(n, NULL);
+    saving = lru_item_new("{\"v\":222}", 9);
+    wn_set_shown(n, saving, &t2);
+    lru_item_unref(saving);
+    wn_name_attr(n, &a, &mt);
+    CHECK_INT(a.size, 9);
+    CHECK_INT(mt.tv_sec, 2000);
+    CHECK(it && it->len == 7 && memcmp(it->data, "{\"v\":1}", 7) == 0);
+    lru_item_unref(it);
+    it = wn_shown(n, NULL);
+    CHECK(it && it->len == 9);
+    lru_item_unref(it);
+
+    /* A rename: the new name shows the base again. */
+    CHECK_INT(wn_rekey(n, "/apps/a/c/t.json"), 0);
+    CHECK(n->shown == NULL);
+    wn_name_attr(n, &a, NULL);
+    CHECK_INT(a.size, 7);
+    wn_detach(n);
+
+    /* New files show their buffer (nothing saved to show instead). */
+    n = wn_add("/apps/a/c/new.json", WN_NEW);
+    n->loaded = true;
+    CHECK_INT(wbuf_set(&n->buf, "{\"a\"", 4), 0);
+    n->gen++;
+    wn_name_attr(n, &a, NULL);
+    CHECK_INT(a.size, 4);
+    wn_detach(n);
+    wn_unlock();
+}
+
+static void test_written_lately(void)
+{
+    CHECK(!wf_written_lately("/apps/a/c/hot.json"));
+    CHECK(!wf_written_lately(NULL));
+    wf_mark_written("/apps/a/c/hot.json");
+    CHECK(wf_written_lately("/apps/a/c/hot.json"));
+    CHECK(!wf_written_lately("/apps/a/c/cold.json"));
+    wf_mark_written(NULL); /* nothing */
+}
+
 int main(void)
 {
+    test_shown();
+    test_written_lately();
     test_plan();
     test_table();
     test_facts();

@@ -78,6 +78,17 @@ def write(path, data):
     os.close(fd)
 
 
+def versions_of(bodies, rid):
+    """The texts a reader may see of a record: the written bytes or the server's rendering."""
+    seen = set()
+    for b in bodies:
+        seen.add(json.dumps(b).encode())
+        rendered = {"_id": rid}
+        rendered.update(b)
+        seen.add((json.dumps(rendered, indent=2) + "\n").encode())
+    return seen
+
+
 def make_collection(emu, app, slug, records=()):
     status, text = emu.api("POST", f"/api/collection/{app}", {"slug": slug, "name": slug})
     assert status == 200, text

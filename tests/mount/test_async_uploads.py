@@ -77,7 +77,8 @@ def test_async_uploads_run_in_parallel(emulator, mount, tmp_path):
 
 
 def test_async_sync_mount_sends_one_at_a_time(emulator, mount, tmp_path):
-    """The baseline: without the option a cp makes one request at a time."""
+    """The baseline: without the option a cp (one process, one file after the other) makes
+    one request at a time."""
     emu = emulator("--generate", "seq/base:1", "--latency-ms", "20")
     src = make_sources(tmp_path, 20)
     m = mount(emu, env=journal_env(tmp_path))

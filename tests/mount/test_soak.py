@@ -1,20 +1,30 @@
-"""A bounded soak (slow suite): 8 threads make random operations (create, update, delete,
-read, list, rename) for CLAPPFS_SOAK_SECONDS (default 120) through one mount while the
-emulator answers 20% of the API requests with 502/503/504, adds latency, and spoils the
-answer of every 50th record request after carrying it out (bad_body truncated: a failure
-that comes after the server stored the change).
+"""A bounded soak (slow suite): three clients at once, each a mount of the same emulator
+(CLAPPFS_SOAK_CLIENTS, default 3) with 8 threads, make random operations (create, update,
+delete, read, list, rename) in their client's collection for CLAPPFS_SOAK_SECONDS (default
+120) while the emulator answers 20% of the API requests with 502/503/504, adds latency,
+and spoils the answer of every 50th record request after carrying it out (bad_body
+truncated: a failure that comes after the server stored the change).
 
-Each thread owns its records (ids t<thread>-<n>) and keeps a model of what the server
-should hold, changed only by operations that succeeded. An operation that failed may or
+Three mounts rather than three times the threads in one: besides the load, each daemon
+sees records change under it that it did not write. Threads also peek into the other
+clients' collections (list, then read a few files): every read there must be a whole
+record (some version of it) or ENOENT (gone meanwhile), never cut, padded or an error.
+Each client has its own collection because the API pages a listing by offset: a record
+deleted by another client while a listing is read shifts the later pages, so a record of
+a shared collection can be missing from one listing, which the exact listing check below
+would take for a lost record.
+
+Each thread owns its records (ids c<client>t<thread>-<n>) and keeps a model of what the
+server should hold, changed only by operations that succeeded. An operation that failed may or
 may not have been carried out: the thread settles it by reading the server's records of
 the ids involved, checks they hold one of the outcomes the operation allows (before or
 after, nothing else), and takes that as the model; until the id is written again, the
 mount's view of it may lag (a failed save leaves the cache as it was), so reads and
 listings do not check it. At the end, with the faults off: the server's records equal the
-models exactly; the mount (after a refresh) shows them, plus the new files whose create
-failed before reaching the server, which the mount keeps locally with what was written;
-the daemon is alive and mounted, and its memory after a refresh is within a bound of what
-it was at the start."""
+models exactly; every mount (after a refresh) shows all of them, in every client's
+collection, and its own client's new files whose create failed before reaching the server,
+which a mount keeps locally with what was written; the daemons are alive and mounted, and their memory after a refresh is
+within a bound of what it was at the start."""
 import errno
 import json
 import os
@@ -27,20 +37,28 @@ import pytest
 from fault_helpers import alive, make_collection, read, refresh, stored, vmrss_kib
 
 APP, COLL = "uspresidents", "soak"
-THREADS = 8
+CLIENTS = int(os.environ.get("CLAPPFS_SOAK_CLIENTS", "3"))
+THREADS = 8                  # per client
 SECONDS = float(os.environ.get("CLAPPFS_SOAK_SECONDS", "120"))
 FAULTS = {"fail_rate": 0.2, "fail_statuses": [502, 503, 504], "latency_ms": 3,
           "bad_body": "truncated", "bad_every": 50, "bad_routes": ["/item"]}
-WEIGHTS = {"create": 20, "update": 25, "delete": 10, "read": 25, "list": 10, "rename": 10}
+WEIGHTS = {"create": 20, "update": 25, "delete": 10, "read": 25, "list": 10, "rename": 10,
+           "peek": 10 if CLIENTS > 1 else 0}
 
 pytestmark = pytest.mark.slow
 
 
+def coll_of(c):
+    return f"{COLL}{c}"
+
+
 class Soaker:
-    def __init__(self, t, m, emu, seed):
-        self.t, self.m, self.emu = t, m, emu
+    def __init__(self, c, t, m, emu, seed):
+        self.tag, self.t, self.m, self.emu = f"c{c}t{t}", t, m, emu
+        self.coll = coll_of(c)
+        self.peers = [coll_of(o) for o in range(CLIENTS) if o != c]
         self.rng = random.Random(seed)
-        self.dir = m.p("apps", APP, COLL)
+        self.dir = m.p("apps", APP, self.coll)
         self.model = {}          # id -> content (without _id) the server holds
         self.lagging = set()     # ids whose mount view may differ until written again
         self.local = {}          # ids whose create failed unsent: content kept by the mount
@@ -55,7 +73,7 @@ class Soaker:
 
     def new_id(self):
         self.n += 1
-        return f"t{self.t}-{self.n}"
+        return f"{self.tag}-{self.n}"
 
     def content(self):
         return {"t": self.t, "v": self.rng.randrange(10 ** 9),
@@ -77,7 +95,7 @@ class Soaker:
     def settle(self, op, allowed):
         """After a failed op: the server's state of the ids involved must be one of
         `allowed` ({id: content or None}); it becomes the model."""
-        have = stored(self.emu, APP, COLL)
+        have = stored(self.emu, APP, self.coll)
         now = {rid: ({k: v for k, v in have[rid].items() if k != "_id"} if rid in have
                      else None) for rid in allowed[0]}
         if now not in allowed:
@@ -174,7 +192,7 @@ class Soaker:
 
     def op_list(self, ids):
         names = os.listdir(self.dir)
-        prefix = f"t{self.t}-"
+        prefix = f"{self.tag}-"
         shown = {n[:-5] for n in names if n.startswith(prefix) and n.endswith(".json")}
         want = {rid for rid in self.model if rid not in self.lagging}
         unsure = self.lagging | set(self.local)
@@ -182,6 +200,23 @@ class Soaker:
             self.problems.append(("list", sorted(shown - unsure - want),
                                   sorted(want - shown)))
             self.ids = sorted((shown - unsure) ^ want)
+
+    def op_peek(self, ids):
+        """Another client's collection: its files read whole, or gone meanwhile."""
+        d = self.m.p("apps", APP, self.rng.choice(self.peers))
+        names = sorted(n for n in os.listdir(d) if n.endswith(".json") and n[0] != ".")
+        for name in self.rng.sample(names, min(3, len(names))):
+            try:
+                data = read(os.path.join(d, name))
+            except FileNotFoundError:
+                continue
+            try:
+                got = json.loads(data)
+            except ValueError:
+                self.problems.append(("peek: not JSON", name, len(data), data[-30:]))
+                continue
+            if not isinstance(got, dict) or got.get("_id") != name[:-5] or "v" not in got:
+                self.problems.append(("peek", name, str(got)[:80]))
 
     def op_rename(self, ids):
         src, dst = self.rng.choice(ids), self.new_id()
@@ -198,16 +233,27 @@ class Soaker:
         self.local.pop(src, None)
 
 
+def owner(soakers, rid):
+    """The soaker whose id rid is (ids are <tag>-<n>)."""
+    return next(x for x in soakers if x.tag == rid[:rid.index("-")])
+
+
 def test_soak(emulator, mount):
     emu = emulator("--demo")
-    make_collection(emu, APP, COLL)
-    m = mount(emu, "tries=4", "backoff=0.01", "timeout=5", "cache_ttl=1", "cache_size=16")
-    os.listdir(m.p("apps", APP, COLL))
-    refresh(m)
-    rss = [vmrss_kib(m.pid)]
+    colls = [coll_of(c) for c in range(CLIENTS)]
+    for coll in colls:
+        make_collection(emu, APP, coll)
+    mounts = [mount(emu, "tries=4", "backoff=0.01", "timeout=5", "cache_ttl=1",
+                    "cache_size=16") for _ in range(CLIENTS)]
+    for m in mounts:
+        for coll in colls:
+            os.listdir(m.p("apps", APP, coll))
+        refresh(m)
+    rss = [[vmrss_kib(m.pid)] for m in mounts]
     emu.faults(FAULTS)
     emu.reset()
-    soakers = [Soaker(t, m, emu, seed=1000 + t) for t in range(THREADS)]
+    soakers = [Soaker(c, t, m, emu, seed=1000 + 100 * c + t)
+               for c, m in enumerate(mounts) for t in range(THREADS)]
     deadline = time.monotonic() + SECONDS
     crashed = []
 
@@ -216,7 +262,7 @@ def test_soak(emulator, mount):
             while time.monotonic() < deadline:
                 s.step()
         except Exception as e:  # reported below
-            crashed.append((s.t, repr(e)))
+            crashed.append((s.tag, repr(e)))
 
     start = time.monotonic()
     threads = [threading.Thread(target=loop, args=(s,)) for s in soakers]
@@ -224,7 +270,8 @@ def test_soak(emulator, mount):
         t.start()
     for quarter in range(1, 5):  # VmRSS at each quarter of the run
         time.sleep(max(0.0, start + SECONDS * quarter / 4 - time.monotonic()))
-        rss.append(vmrss_kib(m.pid))
+        for r, m in zip(rss, mounts):
+            r.append(vmrss_kib(m.pid))
     for t in threads:
         t.join(60)
     elapsed = time.monotonic() - start
@@ -236,9 +283,10 @@ def test_soak(emulator, mount):
     failed = sum(sum(x.failed.values()) for x in soakers)
     by_op = {op: (sum(x.counts[op] for x in soakers), sum(x.failed[op] for x in soakers))
              for op in WEIGHTS}
-    print(f"\nsoak: {ops} operations in {elapsed:.0f} s by {THREADS} threads, {failed} failed "
-          f"(settled); {s['total']} API requests, {injected} injected 5xx, "
-          f"{s['total'] // 50} spoiled answers at most; by op (done, failed): {by_op}")
+    print(f"\nsoak: {ops} operations in {elapsed:.0f} s by {CLIENTS} clients of {THREADS} "
+          f"threads, {failed} failed (settled); {s['total']} API requests, {injected} "
+          f"injected 5xx, {s['total'] // 50} spoiled answers at most, at most "
+          f"{s['max_concurrency']} at once; by op (done, failed): {by_op}")
     assert not crashed, crashed
     problems = [p for x in soakers for p in x.problems]
     if problems:
@@ -247,55 +295,66 @@ def test_soak(emulator, mount):
                 (part if isinstance(part, list) else [part]) if isinstance(r, str)]
         print("history of", rids, first.history(rids)[-20:])
     assert not problems, problems[:10]
-    assert alive(m)
+    assert all(alive(m) for m in mounts)
 
     # The server holds exactly the models.
-    model = {rid: dict(body, _id=rid) for x in soakers for rid, body in x.model.items()}
-    have = stored(emu, APP, COLL)
-    differ = sorted(set(have) ^ set(model)) + [k for k in model if k in have and have[k] != model[k]]
-    for rid in differ[:3]:
-        x = soakers[int(rid[1:rid.index("-")])]
-        print("differs", rid, "server v", have.get(rid, {}).get("v"), "model v",
-              model.get(rid, {}).get("v"), x.history([rid]))
-    assert not differ, differ[:10]
-    # The mount shows them (after a refresh), plus the unsent creates it keeps locally.
-    refresh(m)
-    local = {rid: body for x in soakers for rid, body in x.local.items() if rid not in model}
-    names = {n[:-5] for n in os.listdir(m.p("apps", APP, COLL)) if n != ".collection.json"}
-    lagging = {rid for x in soakers for rid in x.lagging}
-    # A failed rm of a new file whose create had failed after reaching the server: the
-    # server carried the delete out, the mount still shows the file (its local content).
-    odd = sorted((set(model) - names) | (names - set(model) - set(local) - lagging))
-    for rid in odd[:3]:
-        x = soakers[int(rid[1:rid.index("-")])]
-        print("odd", rid, "model" if rid in model else "local" if rid in local else "shown",
-              x.history([rid]))
-    assert not odd, odd[:10]
+    models = {coll: {rid: dict(body, _id=rid) for x in soakers if x.coll == coll
+                     for rid, body in x.model.items()} for coll in colls}
+    for coll, model in models.items():
+        have = stored(emu, APP, coll)
+        differ = sorted(set(have) ^ set(model)) + \
+            [k for k in model if k in have and have[k] != model[k]]
+        for rid in differ[:3]:
+            print("differs", rid, "server v", have.get(rid, {}).get("v"), "model v",
+                  model.get(rid, {}).get("v"), owner(soakers, rid).history([rid]))
+        assert not differ, differ[:10]
+
     def plain(rec):
         return {k: v for k, v in rec.items() if k != "_id"}
 
-    for rid in random.Random(7).sample(sorted(model), min(300, len(model))):
-        got = json.loads(read(m.p("apps", APP, COLL, rid + ".json")))
-        # A create that failed after the server took it: the mount still shows the new
-        # file as written (without the _id the server's rendering has).
-        assert got == model[rid] or (rid in lagging and plain(got) == plain(model[rid])), rid
-    for rid, body in local.items():
-        if rid in names:
-            assert json.loads(read(m.p("apps", APP, COLL, rid + ".json"))) == body
-        else:
-            assert rid in lagging, rid  # an rm of it failed after all
+    # Every mount shows them all (after a refresh), plus the unsent creates it keeps
+    # locally; what another client left is shown as the server holds it.
+    for (c, m), coll in ((cm, coll) for cm in enumerate(mounts) for coll in colls):
+        model = models[coll]
+        mine = [x for x in soakers if x.m is m and x.coll == coll]
+        refresh(m)
+        local = {rid: body for x in mine for rid, body in x.local.items() if rid not in model}
+        names = {n[:-5] for n in os.listdir(m.p("apps", APP, coll)) if n != ".collection.json"}
+        lagging = {rid for x in mine for rid in x.lagging}
+        # A failed rm of a new file whose create had failed after reaching the server: the
+        # server carried the delete out, the mount still shows the file (its local content).
+        odd = sorted((set(model) - names) | (names - set(model) - set(local) - lagging))
+        for rid in odd[:3]:
+            print("odd on client", c, rid,
+                  "model" if rid in model else "local" if rid in local else "shown",
+                  owner(soakers, rid).history([rid]))
+        assert not odd, (c, odd[:10])
+        for rid in random.Random(7 + c).sample(sorted(model), min(100, len(model))):
+            got = json.loads(read(m.p("apps", APP, coll, rid + ".json")))
+            # A create that failed after the server took it: the mount still shows the new
+            # file as written (without the _id the server's rendering has).
+            assert got == model[rid] or (rid in lagging and plain(got) == plain(model[rid])), \
+                (c, rid)
+        for rid, body in local.items():
+            if rid in names:
+                assert json.loads(read(m.p("apps", APP, coll, rid + ".json"))) == body
+            else:
+                assert rid in lagging, rid  # an rm of it failed after all
 
     # Memory: after a refresh (the cache emptied), within a bound of the start.
-    refresh(m)
+    for r, m in zip(rss, mounts):
+        refresh(m)
     time.sleep(0.5)
-    rss.append(vmrss_kib(m.pid))
-    print(f"soak: VmRSS KiB at start, each quarter, end: {rss}")
+    for r, m in zip(rss, mounts):
+        r.append(vmrss_kib(m.pid))
+    print(f"soak: VmRSS KiB of each mount at start, each quarter, end: {rss}")
     # glibc's per-thread arenas keep what they freed: RSS grows with the threads' churn and
     # levels off (with MALLOC_ARENA_MAX=1 it stays within a few MiB); a leak of a few KiB
     # per operation would pass 128 MiB in this many operations. Not under ASan (its
     # quarantine holds freed memory on purpose).
-    with open(f"/proc/{m.pid}/maps") as f:
-        asan = "libasan" in f.read()
-    if not asan:
-        assert rss[-1] <= 2 * rss[0] + 128 * 1024, rss
-    assert m.proc.poll() is None and m.mounted()
+    for r, m in zip(rss, mounts):
+        with open(f"/proc/{m.pid}/maps") as f:
+            asan = "libasan" in f.read()
+        if not asan:
+            assert r[-1] <= 2 * r[0] + 128 * 1024, r
+        assert m.proc.poll() is None and m.mounted()
