@@ -46,6 +46,14 @@ typedef struct cache_config {
     size_t (*resident_bytes)(void);
     /* Called after content was dropped for room by the above, or NULL (memuse_release). */
     void (*release)(void);
+    /* Close-to-open consistency (-o revalidate): when set, an open for reading of a record
+     * (cache_open_reader) whose copy was confirmed by the server longer than `revalidate`
+     * seconds ago asks for it again (one GET, or a listing when many come), and a look at a
+     * listed collection's directory (cache_getattr, cache_opendir) older than that checks
+     * the collection (cache_coll.c: a listing when it fits in one page, else the first
+     * page's total), whatever the TTL says. 0 seconds: every time. */
+    bool close_to_open;
+    double revalidate;
 } cache_config;
 
 typedef struct cache cache;
@@ -67,6 +75,7 @@ typedef struct cache_stats {
     uint64_t list_fetches;       /* list calls made (apps, collections, ..., version) */
     uint64_t collection_reads;   /* full collection listings made */
     uint64_t record_gets;        /* single record GETs made */
+    uint64_t collection_probes;  /* first pages read to check a collection's size */
     uint64_t joined;             /* questions that waited for another thread's fetch */
     uint64_t evictions;          /* contents dropped for room */
     size_t content_bytes;        /* bytes of resident content (as charged) */
@@ -98,6 +107,12 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
  * of the size may be stale. Returns 0 or a negative errno (-EISDIR for directories). */
 int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
                bool *changed, cf_error *err);
+
+/* cache_open for a reader (an open of the read side): with close_to_open, a record not
+ * confirmed within `revalidate` seconds is fetched again; the record is then the version
+ * this mount has shown (cache_record_verify). Otherwise as cache_open. */
+int cache_open_reader(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
+                      bool *changed, cf_error *err);
 
 /* A directory's entries as they were when it was taken (offsets stay valid while it
  * lives, whatever refreshes happen meanwhile). */

@@ -118,6 +118,10 @@ static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool exi
     if (existed && e->sum != sum) {
         e->mtime = (uint32_t)cache_wall(c);
         e->reserved = 0; /* a time a tool set goes with the content it was set on */
+        /* What a reader got is no longer the server's: a save based on it is refused
+         * (cache_record_verify). A save of this mount clears it (cache_put_record). */
+        if (e->flags & RECS_READ)
+            e->flags |= RECS_CONFLICT;
     }
     e->size = (uint32_t)item->len;
     e->sum = sum;
@@ -140,17 +144,25 @@ static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool exi
  * and a few reads stay single GETs. Both under the lock. */
 #define RELIST_MIN 8
 
-static bool listing_expired(cache *c, const cstore *s)
+/* A listing past its TTL; for a reader (close-to-open), also one installed longer than
+ * `revalidate` ago (with 0 every open asks for its record alone: a listing would be as
+ * old at the next open). */
+static bool listing_expired(cache *c, const cstore *s, bool reader)
 {
-    return s->complete && c->cfg.ttl > 0 && !cache_is_fresh(c, s->listed);
+    if (!s->complete)
+        return false;
+    if (c->cfg.ttl > 0 && !cache_is_fresh(c, s->listed))
+        return true;
+    return reader && c->cfg.close_to_open && c->cfg.revalidate > 0 &&
+           cache_mono(c) - s->checked >= c->cfg.revalidate;
 }
 
 /* A GET of a record of s goes out: counted when s is an expired listing. */
-static void count_stale_get(cache *c, cstore *s)
+static void count_stale_get(cache *c, cstore *s, bool reader)
 {
     double now;
 
-    if (!listing_expired(c, s))
+    if (!listing_expired(c, s, reader))
         return;
     now = cache_mono(c);
     if (s->stale_gets == 0 || now - s->stale_since >= c->cfg.ttl) {
@@ -160,12 +172,12 @@ static void count_stale_get(cache *c, cstore *s)
     s->stale_gets++;
 }
 
-static bool relist_due(cache *c, const cstore *s)
+static bool relist_due(cache *c, const cstore *s, bool reader)
 {
     size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500;
     size_t pages = (s->r.n + per_page - 1) / per_page;
 
-    if (!listing_expired(c, s) || s->stale_gets == 0 ||
+    if (!listing_expired(c, s, reader) || s->stale_gets == 0 ||
         cache_mono(c) - s->stale_since >= c->cfg.ttl)
         return false;
     return s->stale_gets >= (pages > RELIST_MIN ? pages : RELIST_MIN);
@@ -175,7 +187,7 @@ static bool relist_due(cache *c, const cstore *s)
  * a reference for the caller and res->attr its attributes; res->changed tells that a size
  * known before differs. */
 static int record_fetch(cache *c, const char *app, const char *slug, const char *id,
-                        const char *name, flight_result *res)
+                        const char *name, bool reader, flight_result *res)
 {
     size_t la = strlen(app), ls = strlen(slug), li = strlen(id);
     size_t klen = 1 + la + 1 + ls + 1 + li;
@@ -209,7 +221,7 @@ fetch:
     c->stats.record_gets++;
     slot = cache_slot_find(c, app, slug);
     if (slot)
-        count_stale_get(c, slot->cur);
+        count_stale_get(c, slot->cur, reader);
     pthread_mutex_unlock(&c->lock);
     if (c->src.record_get(c->src.ud, app, slug, id, &rec, &res->err) != 0) {
         res->rc = -fs_errno(&res->err);
@@ -348,8 +360,32 @@ static bool record_stale(cache *c, const layout_path *p, const char *app, const 
     return true;
 }
 
+/* Whether record e of s was confirmed by the server less than `revalidate` seconds ago
+ * (by a listing's end, or a GET's start); always without close_to_open. */
+static bool record_recent(cache *c, const cstore *s, const recs_entry *e)
+{
+    double t = s->complete ? s->checked : 0;
+
+    if (!c->cfg.close_to_open)
+        return true;
+    if ((e->flags & RECS_FETCHED) && cache_stamp_time(c, e->fetched) > t)
+        t = cache_stamp_time(c, e->fetched);
+    return c->cfg.revalidate > 0 && cache_mono(c) - t < c->cfg.revalidate;
+}
+
+/* A reader got record `name` of app/slug as the cache now holds it. */
+static void mark_read(cache *c, const char *app, const char *slug, const char *name)
+{
+    cslot *slot = cache_slot_find(c, app, slug);
+    uint32_t idx;
+
+    if (slot && recs_find(&slot->cur->r, name, strlen(name), &idx) == 0)
+        slot->cur->r.e[idx].flags = (slot->cur->r.e[idx].flags | RECS_READ) &
+                                    ~(uint32_t)RECS_CONFLICT;
+}
+
 int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
-                      bool *changed, cf_error *err)
+                      bool *changed, bool reader, cf_error *err)
 {
     size_t slen = strlen(LAYOUT_SUFFIX), nlen = strlen(p->name) - slen;
     char *app = NULL, *slug = NULL, *id = NULL, *name = strndup(p->name, nlen);
@@ -370,7 +406,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
 
         if (s && recs_find(&s->r, name, nlen, &idx) == 0) {
             recs_entry *e = &s->r.e[idx];
-            bool fresh = record_fresh(c, s, e);
+            bool fresh = record_fresh(c, s, e) && (!reader || record_recent(c, s, e));
             if (fresh && (e->flags & RECS_GONE)) {
                 rc = -ENOENT;
                 goto cleanup;
@@ -417,7 +453,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
                 continue;
             }
         }
-        if (attempt == 0 && s && relist_due(c, s)) {
+        if (attempt == 0 && s && relist_due(c, s, reader)) {
             /* Records of an expired listing read one after another: one listing again
              * instead of a GET each (single-flight: readers at the same time share it). */
             if (cache_store_list(c, app, slug, err) == 0) {
@@ -433,7 +469,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
             }
             cf_error_clear(err);
         }
-        rc = record_fetch(c, app, slug, id, name, &res);
+        rc = record_fetch(c, app, slug, id, name, reader, &res);
         if (rc && record_stale(c, p, app, slug, name, rc, &res.err, attr, content)) {
             rc = 0;
             goto cleanup;
@@ -453,11 +489,51 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
     }
     rc = -ENOENT;
 cleanup:
+    if (rc == 0 && reader && content)
+        mark_read(c, app, slug, name);
     free(app);
     free(slug);
     free(id);
     free(name);
     return rc;
+}
+
+void cache_collection_check(cache *c, const char *app, const char *slug)
+{
+    size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500, visible = 0, total = 0;
+    cslot *slot = cache_slot_find(c, app, slug);
+    double last, start;
+    cf_error err;
+    cstore *s;
+    int rc;
+
+    if (!c->cfg.close_to_open || !slot)
+        return;
+    s = slot->cur;
+    /* Not listed, or past its TTL: the next listing asks the server anyway. */
+    if (!s->complete || !cache_is_fresh(c, s->listed))
+        return;
+    last = s->checked > s->probed ? s->checked : s->probed;
+    start = cache_mono(c);
+    if (c->cfg.revalidate > 0 && start - last < c->cfg.revalidate)
+        return;
+    for (uint32_t i = 0; i < s->r.n; i++)
+        if (!(s->r.e[i].flags & RECS_GONE))
+            visible++;
+    cf_error_clear(&err);
+    /* One page either way: the listing itself is as cheap as its total, and sees edits. */
+    if (visible < per_page) {
+        rc = cache_store_list(c, app, slug, &err);
+    } else {
+        rc = cache_store_probe(c, app, slug, &total, &err);
+        if (rc == 0 && total != visible)
+            rc = cache_store_list(c, app, slug, &err);
+        else if (rc == 0 && (slot = cache_slot_find(c, app, slug)) != NULL)
+            slot->cur->probed = start;
+    }
+    if (rc)
+        log_warning("collection %s/%s: not checked with the server (%s): the cached listing "
+                    "is shown", app, slug, err.message[0] ? err.message : strerror(-rc));
 }
 
 int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstore **store,

@@ -100,6 +100,7 @@ int cache_opendir(cache *c, const layout_path *p, cache_dir **out, cf_error *err
         d->has_meta = true;
         d->meta_name = LAYOUT_COLLECTION_META_NAME;
         cache_entry_attr(e, FILE_MODE, &d->meta_attr);
+        cache_collection_check(c, app, slug);
         rc = cache_collection_snapshot(c, app, slug, &d->store, &d->nrec, err);
         break;
     default:

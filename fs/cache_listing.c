@@ -49,7 +49,8 @@ static void keep_newer(cache *c, const cstore *from, cstore *to, double start)
         t->sum = e->sum;
         t->mtime = e->mtime;
         t->reserved = e->reserved;
-        t->flags = (t->flags & ~RECS_GONE) | (e->flags & (RECS_GONE | RECS_UNSHOWN)) |
+        t->flags = (t->flags & ~(RECS_GONE | RECS_READ | RECS_CONFLICT)) |
+                   (e->flags & (RECS_GONE | RECS_UNSHOWN | RECS_READ | RECS_CONFLICT)) |
                    RECS_FETCHED;
         t->fetched = e->fetched;
     }
@@ -224,6 +225,8 @@ static int page_cb(void *ud, const cf_page *page)
             e->mtime = o->mtime;
             e->sum = o->sum;
             e->reserved = o->reserved;
+            /* What readers got: compared with the new content by the install. */
+            e->flags |= o->flags & (RECS_READ | RECS_CONFLICT);
             cache_record_install(c, L->ns, idx, p->item, true);
         } else {
             e->mtime = cache_first_time(c, p->key, L->old && L->old->complete);
@@ -243,6 +246,32 @@ static int page_cb(void *ud, const cf_page *page)
         return 1;
     }
     return 0;
+}
+
+/* The first page's total; stops the read there. */
+static int probe_page(void *ud, const cf_page *page)
+{
+    *(size_t *)ud = page->total;
+    return 1;
+}
+
+int cache_store_probe(cache *c, const char *app, const char *slug, size_t *total, cf_error *err)
+{
+    size_t got = 0, said = 0;
+    int rc = 0;
+
+    *total = 0;
+    c->stats.collection_probes++;
+    pthread_mutex_unlock(&c->lock);
+    if (c->src.read_collection(c->src.ud, app, slug, probe_page, &got, &said, err) != 0) {
+        if (err->kind == CF_ERR_CANCELLED)
+            cf_error_clear(err); /* stopped after the first page, as asked */
+        else
+            rc = -fs_errno(err);
+    }
+    pthread_mutex_lock(&c->lock);
+    *total = said ? said : got;
+    return rc;
 }
 
 /* Lists a collection and installs the result as its current store. Under the lock. */
@@ -312,6 +341,7 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
     } else if (res.rc == 0) {
         recs_shrink(&L.ns->r); /* under the lock: evictions write into the entries */
         L.ns->listed = start;
+        L.ns->checked = cache_mono(c);
         /* A record saved or deleted here while the pages came (another thread) is newer
          * than they are: the listing is kept, not as the whole collection, so lookups of
          * names it lacks ask the server, and the next readdir lists again. */

@@ -57,11 +57,17 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     fs_ctx *x = ops_ctx();
 
-    /* The kernel keeps names and attributes as long as the cache does; file data is not
-     * kept across opens (kernel_cache off) so every open sees the cache's content. */
+    /* The kernel keeps names as long as the cache does; file data is not kept across
+     * opens (kernel_cache off) so every open sees the cache's content. Attributes and
+     * missing names only for `revalidate` at most: a stat of a collection directory must
+     * reach the cache now and then, which checks the collection with the server then
+     * (rsync never opens the directory it copies into: it stats it and each name), and
+     * the names' stats must then show what the check found (served by the cache, no
+     * request). */
+    double short_ttl = x->revalidate < x->ttl ? x->revalidate : x->ttl;
     cfg->entry_timeout = x->ttl;
-    cfg->attr_timeout = x->ttl;
-    cfg->negative_timeout = x->ttl;
+    cfg->attr_timeout = short_ttl;
+    cfg->negative_timeout = short_ttl;
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
     cfg->direct_io = 0;

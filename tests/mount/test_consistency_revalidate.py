@@ -1,0 +1,89 @@
+"""Close-to-open revalidation (-o revalidate): a collection emptied on the server is seen
+by the next look at its directory and restored by rsync; opens of records ask the server
+once their copy is older than `revalidate`; stat alone is served from the cache."""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from mount_helpers import route_count
+from test_write_rsync import same_tree, stored_ids
+
+APP = "uspresidents"
+POST = "POST /api/item/{app}/{slug}"
+GET = "GET /api/item/{app}/{slug}/{id}"
+READ = "POST /api/dataframe/read_data"
+EMPTY = "DELETE /api/dataframe/{app}/{slug}"
+
+
+def need(tool):
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} is not installed")
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, timeout=300)
+    assert r.returncode == 0, f"{cmd} exited {r.returncode}: {r.stderr.decode(errors='replace')}"
+    return r.stdout.decode("utf-8", "replace")
+
+
+def routes(stats):
+    return {k: v for k, v in stats.get("routes", {}).items() if v}
+
+
+def past_revalidate(seconds=1.0):
+    """Lets the revalidate interval run out (a wait for a state, not a timing check)."""
+    time.sleep(seconds + 0.3)
+
+
+@pytest.mark.parametrize("revalidate", [None, "0"])
+def test_rsync_restores_a_collection_emptied_on_the_server(emulator, mount, tmp_path,
+                                                          revalidate):
+    need("rsync")
+    emu = emulator("--demo", "--generate", f"{APP}/gen:120")
+    opts = ["cache_ttl=30"] + ([f"revalidate={revalidate}"] if revalidate else [])
+    m = mount(emu, *opts)
+    coll = m.p("apps", APP, "gen") + "/"
+    bak = str(tmp_path / "bak") + "/"
+    ids = stored_ids(emu, APP, "gen")
+    texts = emu.records_text(APP, "gen")
+
+    run(["rsync", "-a", coll, bak])
+    assert same_tree(coll, bak) == 121
+
+    # Another client empties the collection (the official client's empty_dataframe).
+    status, _ = emu.api("DELETE", f"/api/dataframe/{APP}/gen")
+    assert status == 200
+    assert stored_ids(emu, APP, "gen") == []
+    if revalidate is None:
+        past_revalidate()
+
+    # Within cache_ttl, the restore sees the empty collection and sends every record.
+    emu.reset()
+    run(["rsync", "-a", bak, coll])
+    counted = routes(emu.stats())
+    assert counted.get(POST) == 120, counted
+    # What the check cost: a listing page (120 records fit in one) per look at the
+    # directory past the interval: one in all with the default interval; with 0, one per
+    # stat of it (rsync stats it about five times: the destination, ".", its times).
+    if revalidate is None:
+        assert counted.get(READ) == 1, counted
+    else:
+        assert 1 <= counted.get(READ, 0) <= 6, counted
+    assert set(counted) == {POST, READ}, counted
+    assert stored_ids(emu, APP, "gen") == ids
+    assert json.loads(emu.records_text(APP, "gen")) == json.loads(texts)
+    assert same_tree(bak, coll) == 121
+
+    # A second rsync transfers nothing (and sends nothing but, past the interval, one
+    # check of the collection).
+    if revalidate is None:
+        past_revalidate()
+    emu.reset()
+    assert run(["rsync", "-a", "--itemize-changes", bak, coll]) == ""
+    counted = routes(emu.stats())
+    assert POST not in counted and set(counted) <= {READ}, counted
+    assert counted.get(READ, 0) <= (1 if revalidate is None else 6), counted
