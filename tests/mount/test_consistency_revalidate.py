@@ -87,3 +87,67 @@ def test_rsync_restores_a_collection_emptied_on_the_server(emulator, mount, tmp_
     counted = routes(emu.stats())
     assert POST not in counted and set(counted) <= {READ}, counted
     assert counted.get(READ, 0) <= (1 if revalidate is None else 6), counted
+
+
+def record_path(m, emu, coll, index):
+    rec = json.loads(emu.records_text(APP, coll))[index]
+    return rec["_id"], m.p("apps", APP, coll, rec["_id"] + ".json")
+
+
+def edit_on_server(emu, coll, rid, marker):
+    """Another client changes the record; returns its new stored text."""
+    rec = next(r for r in json.loads(emu.records_text(APP, coll)) if r["_id"] == rid)
+    body = {k: v for k, v in rec.items() if k != "_id"}
+    body["edited_by"] = marker
+    status, answer = emu.api("PUT", f"/api/item/{APP}/{coll}/{rid}", {"data": body})
+    assert status == 200, answer
+
+
+def test_open_past_revalidate_is_one_get_and_stat_stays_cached(emulator, mount):
+    emu = emulator("--demo", "--generate", f"{APP}/gen:40")
+    m = mount(emu, "cache_ttl=30")
+    os.listdir(m.p("apps", APP, "gen"))
+    rid, path = record_path(m, emu, "gen", 5)
+    with open(path, "rb") as f:
+        before = f.read()
+    edit_on_server(emu, "gen", rid, "other-client")
+    past_revalidate()
+
+    # stat alone: from the cache, no request, the old size.
+    emu.reset()
+    st = os.stat(path)
+    assert routes(emu.stats()) == {}
+    assert st.st_size == len(before)
+
+    # An open past the interval: one GET of the record, which shows the change.
+    emu.reset()
+    with open(path, "rb") as f:
+        after = f.read()
+    assert routes(emu.stats()) == {GET: 1}, routes(emu.stats())
+    assert b'"edited_by": "other-client"' in after
+
+    # Right after it, within the interval: no request.
+    emu.reset()
+    with open(path, "rb") as f:
+        assert f.read() == after
+    counted = routes(emu.stats())
+    assert counted in ({}, {GET: 1}), counted  # {GET: 1} only if a second went by meanwhile
+
+
+def test_revalidate_0_every_open_asks(emulator, mount):
+    emu = emulator("--demo", "--generate", f"{APP}/gen:40")
+    m = mount(emu, "cache_ttl=30", "revalidate=0")
+    os.listdir(m.p("apps", APP, "gen"))
+    rid, path = record_path(m, emu, "gen", 7)
+    emu.reset()
+    for _ in range(3):
+        with open(path, "rb") as f:
+            f.read()
+    assert routes(emu.stats()) == {GET: 3}, routes(emu.stats())
+    edit_on_server(emu, "gen", rid, "at-once")
+    with open(path, "rb") as f:
+        assert b'"edited_by": "at-once"' in f.read()
+    # stat alone still asks nothing.
+    emu.reset()
+    os.stat(path)
+    assert routes(emu.stats()) == {}
