@@ -373,15 +373,22 @@ static bool record_recent(cache *c, const cstore *s, const recs_entry *e)
     return c->cfg.revalidate > 0 && cache_mono(c) - t < c->cfg.revalidate;
 }
 
-/* A reader got record `name` of app/slug as the cache now holds it. */
+/* A reader got record `name` of app/slug. A conflict found before stays until a save was
+ * refused for it (then this reader sees the server's version after being told): readers
+ * that got the older version may still save it (vim's backup copy reads the file again
+ * before it writes its buffer, and writes the backup back after a refusal). */
 static void mark_read(cache *c, const char *app, const char *slug, const char *name)
 {
     cslot *slot = cache_slot_find(c, app, slug);
+    recs_entry *e;
     uint32_t idx;
 
-    if (slot && recs_find(&slot->cur->r, name, strlen(name), &idx) == 0)
-        slot->cur->r.e[idx].flags = (slot->cur->r.e[idx].flags | RECS_READ) &
-                                    ~(uint32_t)RECS_CONFLICT;
+    if (!slot || recs_find(&slot->cur->r, name, strlen(name), &idx) != 0)
+        return;
+    e = &slot->cur->r.e[idx];
+    e->flags |= RECS_READ;
+    if (e->flags & RECS_REPORTED)
+        e->flags &= ~(uint32_t)(RECS_CONFLICT | RECS_REPORTED);
 }
 
 int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
@@ -564,6 +571,65 @@ int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstor
     *store = s;
     *count = s->r.n;
     return 0;
+}
+
+int cache_record_verify(cache *c, const char *app, const char *slug, const char *name,
+                        const char *key, bool *gone, lru_item **theirs, cf_error *err)
+{
+    size_t slen = strlen(LAYOUT_SUFFIX), nlen = strlen(name);
+    char *stem = strndup(name, nlen > slen ? nlen - slen : nlen);
+    flight_result res;
+    recs_entry *e;
+    cslot *slot;
+    uint32_t idx;
+    int rc = 0;
+
+    *gone = false;
+    *theirs = NULL;
+    if (!stem)
+        return -ENOMEM;
+    pthread_mutex_lock(&c->lock);
+    slot = cache_slot_find(c, app, slug);
+    if (!slot || recs_find(&slot->cur->r, stem, strlen(stem), &idx) != 0 ||
+        !(slot->cur->r.e[idx].flags & RECS_READ))
+        goto cleanup; /* no reader got it here: nothing to compare with */
+    e = &slot->cur->r.e[idx];
+    if ((e->flags & RECS_CONFLICT) && !(e->flags & RECS_GONE) && e->content) {
+        /* Known changed already (a listing or an open saw it): no request. */
+        *theirs = e->content;
+        lru_item_ref(e->content);
+        e->flags |= RECS_REPORTED;
+        rc = -EBUSY;
+        goto cleanup;
+    }
+    /* Confirmed by the server within `revalidate` (as an open trusts it): no request. */
+    if (!(e->flags & (RECS_CONFLICT | RECS_GONE)) && c->cfg.close_to_open &&
+        record_recent(c, slot->cur, e))
+        goto cleanup;
+    rc = record_fetch(c, app, slug, key, stem, false, &res);
+    if (rc == -ENOENT) {
+        *gone = true; /* deleted meanwhile: nothing to overwrite */
+        rc = 0;
+        goto cleanup;
+    }
+    if (rc) {
+        *err = res.err;
+        goto cleanup;
+    }
+    /* The fetch compared the answer with what the reader got (record_set). */
+    slot = cache_slot_find(c, app, slug);
+    if (slot && recs_find(&slot->cur->r, stem, strlen(stem), &idx) == 0 &&
+        (slot->cur->r.e[idx].flags & RECS_CONFLICT)) {
+        slot->cur->r.e[idx].flags |= RECS_REPORTED;
+        *theirs = res.content;
+        res.content = NULL;
+        rc = -EBUSY;
+    }
+    lru_item_unref(res.content);
+cleanup:
+    pthread_mutex_unlock(&c->lock);
+    free(stem);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------- */

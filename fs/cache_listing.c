@@ -49,8 +49,9 @@ static void keep_newer(cache *c, const cstore *from, cstore *to, double start)
         t->sum = e->sum;
         t->mtime = e->mtime;
         t->reserved = e->reserved;
-        t->flags = (t->flags & ~(RECS_GONE | RECS_READ | RECS_CONFLICT)) |
-                   (e->flags & (RECS_GONE | RECS_UNSHOWN | RECS_READ | RECS_CONFLICT)) |
+        t->flags = (t->flags & ~(RECS_GONE | RECS_READ | RECS_CONFLICT | RECS_REPORTED)) |
+                   (e->flags & (RECS_GONE | RECS_UNSHOWN | RECS_READ | RECS_CONFLICT |
+                                RECS_REPORTED)) |
                    RECS_FETCHED;
         t->fetched = e->fetched;
     }
@@ -226,7 +227,7 @@ static int page_cb(void *ud, const cf_page *page)
             e->sum = o->sum;
             e->reserved = o->reserved;
             /* What readers got: compared with the new content by the install. */
-            e->flags |= o->flags & (RECS_READ | RECS_CONFLICT);
+            e->flags |= o->flags & (RECS_READ | RECS_CONFLICT | RECS_REPORTED);
             cache_record_install(c, L->ns, idx, p->item, true);
         } else {
             e->mtime = cache_first_time(c, p->key, L->old && L->old->complete);
