@@ -424,6 +424,7 @@ void cache_new_collection(cache *c, const char *app, const char *slug)
     pthread_mutex_lock(&c->lock);
     s->complete = true;
     s->listed = cache_mono(c);
+    s->checked = s->listed; /* known empty now: no check before `revalidate` */
     if (cache_store_put(c, s) != 0)
         cache_store_unref(c, s);
     pthread_mutex_unlock(&c->lock);
