@@ -487,9 +487,9 @@ class Bench:
                                          r[-1].get("requests", "-") if r else "-",
                                          routes_note(r[-1]) if r else "")
                 for (w, n), r in got.items())))
-        for name, _ in steps:
+        for (name, _), label in zip(steps, ("7a", "7b")):
             runs, base = got[("default", name)], got[("ttl", name)]
-            self.add_row("7. %s past revalidate" % name, self.n_big, runs, base,
+            self.add_row("%s. %s past revalidate" % (label, name), self.n_big, runs, base,
                          error=err if not runs else None,
                          extra={"baseline": "the same with -o revalidate=300 (%s requests)"
                                 % median(r.get("requests") for r in base),

@@ -484,6 +484,7 @@ static rentry *file_entry(cache *c, const layout_path *p, unsigned *mode, int *r
 
 int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *err)
 {
+    cache_names changed = {0};
     cf_error scratch;
     char *app = NULL, *slug = NULL;
     unsigned mode;
@@ -505,8 +506,8 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
     case LAYOUT_COLLECTION:
         rc = cache_resolve_collection(c, p->app, p->coll, true, &app,
                                       p->kind == LAYOUT_COLLECTION ? &slug : NULL, err);
-        if (rc == 0 && slug)
-            cache_collection_check(c, app, slug); /* rsync looks at it so, never opens it */
+        if (rc == 0 && slug) /* rsync looks at it so, never opens it */
+            cache_collection_check(c, app, slug, &changed);
         if (rc == 0)
             cache_dir_attr(c, attr);
         break;
@@ -521,6 +522,7 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
     }
     cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
+    cache_names_notify(c, p, &changed);
     free(app);
     free(slug);
     return rc;

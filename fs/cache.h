@@ -54,6 +54,13 @@ typedef struct cache_config {
      * page's total), whatever the TTL says. 0 seconds: every time. */
     bool close_to_open;
     double revalidate;
+    /* Called (when set), from the thread of the question and without any cache lock, with
+     * the file names (suffix included) of the records a close-to-open check of the
+     * collection at directory names app_dir/coll_dir found changed (gone, another
+     * content, new): what the kernel holds of them is to be forgotten. */
+    void (*changed)(void *ud, const char *app_dir, const char *coll_dir, char **names,
+                    size_t n);
+    void *changed_ud;
 } cache_config;
 
 typedef struct cache cache;

@@ -150,11 +150,20 @@ int cache_resolve_collection(cache *c, const char *app_name, const char *coll_na
 /* reader: an open of the read side (close-to-open revalidation, the record marked read). */
 int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
                       bool *changed, bool reader, cf_error *err);
+/* File names (malloc'ed each, in a malloc'ed array). */
+typedef struct cache_names {
+    char **v;
+    size_t n, cap;
+} cache_names;
+/* Hands the names to cfg.changed (outside the lock) and frees them. */
+void cache_names_notify(cache *c, const layout_path *p, cache_names *names);
 /* Close-to-open check of a listed collection whose listing or last check is older than
  * `revalidate` (its directory was looked at): relists it when a listing is one page, else
  * reads the first page's total and relists when it differs from the records known. A
- * failure is logged and what is cached is served (it is within its TTL). */
-void cache_collection_check(cache *c, const char *app, const char *slug);
+ * failure is logged and what is cached is served (it is within its TTL). The names of
+ * records a relisting found changed (gone, another size or content, new) are added to
+ * *changed. */
+void cache_collection_check(cache *c, const char *app, const char *slug, cache_names *changed);
 int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstore **store,
                               uint32_t *count, cf_error *err);
 void cache_store_unref(cache *c, cstore *s);

@@ -31,8 +31,8 @@ static const struct {
     enum which which;
     mode_t mode;
 } control_files[] = {
-    {"errors", C_ERRORS, 0444},
     {CONFLICTS_NAME, C_CONFLICTS, 0755},
+    {"errors", C_ERRORS, 0444},
     {"refresh", C_REFRESH, 0600},
     {"stats", C_STATS, 0444},
 };

@@ -168,6 +168,7 @@ int main(int argc, char *argv[])
     ccfg.page_size = o.page_size > 0 ? (unsigned)o.page_size : 0;
     ccfg.close_to_open = true;
     ccfg.revalidate = o.revalidate;
+    ccfg.changed = ops_forget_names;
     source_from_client(client, &src);
     if (cache_new(&ccfg, &src, &fscache) != 0) {
         log_error("out of memory");

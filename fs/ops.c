@@ -2,11 +2,14 @@
 #include "ops.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
 #include "errlog.h"
 #include "errmap.h"
+#include "layout.h"
 #include "log.h"
 #include "names.h"
 #include "ndjson.h"
@@ -50,6 +53,24 @@ void ops_report(const char *op, const char *path, int rc, const cf_error *err)
     } else if (rc != -ENOENT && rc != -ENOTDIR && rc != -EISDIR) {
         log_warning("%s %s: %s", op, path, strerror(-rc));
         errlog_add(op, path, -rc, NULL);
+    }
+}
+
+void ops_forget_names(void *ud, const char *app_dir, const char *coll_dir, char **names,
+                      size_t n)
+{
+    struct fuse_context *ctx = fuse_get_context();
+    char path[PATH_MAX];
+    (void)ud;
+
+    if (!ctx || !ctx->fuse)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        /* -ENOENT: the kernel holds nothing of it (a new name: its negative entry lasts
+         * no longer than `revalidate`). */
+        if ((size_t)snprintf(path, sizeof path, "/%s/%s/%s/%s", LAYOUT_APPS_NAME, app_dir,
+                             coll_dir, names[i]) < sizeof path)
+            fuse_invalidate_path(ctx->fuse, path);
     }
 }
 
