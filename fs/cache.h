@@ -26,6 +26,10 @@ typedef struct cache_source {
     /* One record, "_id" first. */
     int (*record_get)(void *ud, const char *app, const char *slug, const char *id,
                       cf_json **out, cf_error *err);
+    /* The one page of a collection's listing at offset (page_size records), or NULL
+     * (then records are asked for one by one, or the collection listed again). */
+    int (*read_page)(void *ud, const char *app, const char *slug, size_t offset,
+                     cf_page_fn fn, void *fn_ud, size_t *total, cf_error *err);
 } cache_source;
 
 typedef struct cache_config {
@@ -83,6 +87,7 @@ typedef struct cache_stats {
     uint64_t collection_reads;   /* full collection listings made */
     uint64_t record_gets;        /* single record GETs made */
     uint64_t collection_probes;  /* first pages read to check a collection's size */
+    uint64_t page_refreshes;     /* listing pages read again for readers (close-to-open) */
     uint64_t joined;             /* questions that waited for another thread's fetch */
     uint64_t evictions;          /* contents dropped for room */
     size_t content_bytes;        /* bytes of resident content (as charged) */

@@ -183,6 +183,22 @@ static bool relist_due(cache *c, const cstore *s, bool reader)
     return s->stale_gets >= (pages > RELIST_MIN ? pages : RELIST_MIN);
 }
 
+/* Readers going through a listed collection whose records' confirmation is older than
+ * `revalidate` (cp -r, grep -r, xargs cat: in the listing's order): after PAGE_AFTER GETs
+ * within the window, an open reads the listing page that holds its record again (one
+ * request confirms page_size records, the ones such a reader opens next) rather than a
+ * GET per file, and rather than the whole listing. Under the lock. */
+#define PAGE_AFTER 2
+
+static bool page_due(cache *c, const cstore *s)
+{
+    double window = c->cfg.ttl > 0 ? c->cfg.ttl : 1;
+
+    return c->src.read_page && c->cfg.close_to_open && c->cfg.revalidate > 0 && s->complete &&
+           cache_is_fresh(c, s->listed) && s->stale_gets >= PAGE_AFTER &&
+           cache_mono(c) - s->stale_since < window;
+}
+
 /* GETs one record and records what it showed. Under the lock. On success res->content is
  * a reference for the caller and res->attr its attributes; res->changed tells that a size
  * known before differs. */
@@ -459,6 +475,14 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
                     goto cleanup;
                 continue;
             }
+        }
+        if (attempt == 0 && s && reader && page_due(c, s)) {
+            if (cache_store_refresh_page(c, app, slug, name, err) == 0) {
+                free(id);
+                id = NULL;
+                continue;
+            }
+            cf_error_clear(err); /* this read asks for its record alone */
         }
         if (attempt == 0 && s && relist_due(c, s, reader)) {
             /* Records of an expired listing read one after another: one listing again

@@ -180,6 +180,12 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
 /* The number of records a collection holds, as the first page of a listing says (one
  * request, no record kept). 0 or a negative errno with *err filled. */
 int cache_store_probe(cache *c, const char *app, const char *slug, size_t *total, cf_error *err);
+/* Close-to-open for readers going through a listed collection (cache_coll.c): reads
+ * again the listing page that holds record `name` (its place in the listing's order,
+ * page_size records a page) and confirms, and updates, every record of the answer that
+ * the store knows. 0 or a negative errno (-ENOENT: no such page to read). */
+int cache_store_refresh_page(cache *c, const char *app, const char *slug, const char *name,
+                             cf_error *err);
 /* Whether entry e was saved, deleted or fetched alone at or after monotonic time t (then
  * it is at least as new as the answer of a fetch that began at t). */
 bool cache_record_newer(cache *c, const recs_entry *e, double t);

@@ -159,7 +159,8 @@ static int f_get(void *ud, const char *app, const char *slug, const char *id, cf
 
 static cache *make_cache(double ttl)
 {
-    cache_source src = {NULL, f_list, f_version, f_read, f_get};
+    cache_source src = {.list = f_list, .version = f_version, .read_collection = f_read,
+                        .record_get = f_get};
     cache_config cfg;
     cache *c = NULL;
     memset(&cfg, 0, sizeof cfg);

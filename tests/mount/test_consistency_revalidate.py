@@ -151,3 +151,29 @@ def test_revalidate_0_every_open_asks(emulator, mount):
     emu.reset()
     os.stat(path)
     assert routes(emu.stats()) == {}
+
+
+def test_reading_a_listed_collection_past_revalidate_costs_a_page_per_page(emulator, mount):
+    """A reader going through a collection in the listing's order (xargs cat, cp -r, grep
+    -r) once revalidate has passed: two GETs, then the listing page that holds the record
+    opened is read again (confirming its 100 records) instead of a GET per file."""
+    emu = emulator("--demo", "--generate", f"{APP}/big:1200")
+    m = mount(emu, "cache_ttl=30", "page_size=100")
+    d = m.p("apps", APP, "big")
+    names = [n for n in os.listdir(d) if n != ".collection.json"]  # the listing's order
+    assert len(names) == 1200
+    rid = names[650][:-len(".json")]
+    edit_on_server(emu, "big", rid, "during-the-read")
+    past_revalidate()
+    emu.reset()
+    r = subprocess.run(["xargs", "-0", "cat"], input="\0".join(names).encode(),
+                       capture_output=True, cwd=d, timeout=120)
+    assert r.returncode == 0, r.stderr
+    counted = routes(emu.stats())
+    # 2 GETs; then at most one read of each of the 12 pages (all of them when the read
+    # lasts less than a second; a slower one may read a page a second time).
+    assert counted.get(GET) == 2, counted
+    assert 11 <= counted.get(READ, 0) <= 24, counted
+    assert set(counted) == {GET, READ}, counted
+    assert b'"edited_by": "during-the-read"' in r.stdout
+    assert r.stdout.count(b'"_id"') == 1200
