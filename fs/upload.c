@@ -118,8 +118,8 @@ static char *member_key(const cf_json *value, const char *field)
     return NULL;
 }
 
-/* The line of text where a and b first differ, cut to fit out (quotes and newlines as
- * they are in JSON strings are kept; the line's end is left off). */
+/* The line of a where a and b first differ, without its leading blanks, cut to fit out
+ * (the message names each version by it). */
 static void first_difference(const char *a, size_t alen, const char *b, size_t blen, char *out,
                              size_t outsz)
 {
@@ -144,7 +144,7 @@ static void first_difference(const char *a, size_t alen, const char *b, size_t b
  * sent; the text is kept under .clappfs/conflicts and both versions are named. */
 static int refuse_conflict(const wpath *w, const char *data, size_t len, const lru_item *theirs)
 {
-    char msg[2048], mine_line[80], their_line[80], kept[NAME_MAX + 1];
+    char msg[2048], mine_line[64], their_line[64], kept[NAME_MAX + 1];
     int rc = conflicts_put(w->self.app, w->self.coll, w->self.name, data, len, kept,
                            sizeof kept);
 
