@@ -623,6 +623,12 @@ void cache_collection_check(cache *c, const char *app, const char *slug, cache_n
     start = cache_mono(c);
     if (c->cfg.revalidate > 0 && start - last < c->cfg.revalidate)
         return;
+    /* Saves of this mount under way in it (within the last second, or `revalidate`): a
+     * listing now would come back incomplete (cache_store_list), and lookups during an
+     * outage would fail; the first look after them checks. */
+    if (slot->changed > 0 &&
+        start - slot->changed < (c->cfg.revalidate > 1 ? c->cfg.revalidate : 1))
+        return;
     for (uint32_t i = 0; i < s->r.n; i++)
         if (!(s->r.e[i].flags & RECS_GONE))
             visible++;
