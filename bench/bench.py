@@ -153,7 +153,7 @@ def parse_args(argv):
     p.add_argument("--skip-million", action="store_true",
                    help="leave out scenario 6 (the million-record listing)")
     p.add_argument("--only", action="append", choices=["list", "backup", "import", "grep",
-                                                       "memory", "writers"],
+                                                       "memory", "writers", "revalidate"],
                    help="run only this scenario (repeatable; list covers 1 and 2)")
     p.add_argument("--build", default="build-bench",
                    help="build directory (default build-bench, release)")

@@ -457,6 +457,52 @@ class Bench:
         self.add_row("5. grep -r, warm", self.n_big, runs, base, error=err if not runs else None,
                      extra={"baseline": "same grep over a local copy", "needle": needle})
 
+    def scenario_revalidate(self):
+        """8. what close-to-open revalidation costs: on a listed collection, `ls -l` and a cat
+        of every record once `revalidate` (1 s, the default) has run out, against the same
+        with revalidate=300 (the TTL alone decides, no request)."""
+        coll = self.coll_big
+        steps = [("ls -l", "ls -l %s > /dev/null"),
+                 ("cat", "find %s -name '*.json' -print0 | xargs -0 cat > /dev/null")]
+        got = {(w, name): [] for w in ("default", "ttl") for name, _ in steps}
+        err = None
+        for i in range(self.args.runs):
+            for which, opts in (("default", []), ("ttl", ["revalidate=300"])):
+                try:
+                    m = self.mount(opts)
+                    try:
+                        d = m.p("apps", APP, coll)
+                        t, rc, e = run_timed("ls -l %s > /dev/null" % shlex.quote(d),
+                                             self.timeout)
+                        if rc != 0:
+                            raise Failed("`ls -l %s`: exit %d: %s" % (d, rc, tail(e, 400)))
+                        for name, cmd in steps:
+                            time.sleep(1.3)  # past the default interval
+                            self.emu.reset()
+                            t, rc, e = run_timed(cmd % shlex.quote(d), self.timeout)
+                            if rc != 0:
+                                raise Failed("`%s` (%s): exit %d: %s"
+                                             % (cmd % d, which, rc, tail(e, 400)))
+                            got[(which, name)].append({"time": t, **self.counted()})
+                    finally:
+                        m.unmount()
+                except Failed as exc:
+                    self.note_failure("revalidate", str(exc))
+                    err = str(exc)
+            log("  run %d/%d: %s" % (i + 1, self.args.runs, ", ".join(
+                "%s %s %s (%s req%s)" % (w, n, fmt_s(r[-1]["time"]) if r else "-",
+                                         r[-1].get("requests", "-") if r else "-",
+                                         routes_note(r[-1]) if r else "")
+                for (w, n), r in got.items())))
+        for (name, _), label in zip(steps, ("8a", "8b")):
+            runs, base = got[("default", name)], got[("ttl", name)]
+            self.add_row("%s. %s past revalidate" % (label, name), self.n_big, runs, base,
+                         error=err if not runs else None,
+                         extra={"baseline": "the same with -o revalidate=300 (%s requests)"
+                                % median(r.get("requests") for r in base),
+                                "extra_requests": (median(r.get("requests") for r in runs) or 0)
+                                - (median(r.get("requests") for r in base) or 0)})
+
     def scenario_memory(self):
         """6. peak memory of the daemon listing the million-record collection."""
         coll = self.coll_million
@@ -553,7 +599,9 @@ class Bench:
                 ("grep", "5. grep -r, warm", self.scenario_grep),
                 ("memory", "6. peak memory of a million-record listing", self.scenario_memory),
                 ("writers", "7. parallel writers to different records",
-                 lambda: scenario_writers(self))]
+                 lambda: scenario_writers(self)),
+                ("revalidate", "8. close-to-open revalidation: extra requests",
+                 self.scenario_revalidate)]
         for key, title, fn in plan:
             if not self.wants(key):
                 continue

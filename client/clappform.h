@@ -366,6 +366,11 @@ typedef struct cf_read_opts {
      * follows, and the read returns -1 with CF_ERR_CANCELLED. The library sets it too when
      * the read stops for any other reason. */
     int *stop;
+    /* Where the read starts: the offset of its first page (0: the start; `total` is what
+     * that page says), and how many pages it reads at most (0: all to the end). One page
+     * at an offset is what refreshing a part of a listing costs. */
+    size_t first;
+    size_t max_pages;
 } cf_read_opts;
 int cf_read_collection_opts(cf_client *c, const char *app, const char *slug,
                             const cf_read_opts *opts, cf_page_fn fn, void *ud, size_t *total,

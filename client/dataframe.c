@@ -25,6 +25,8 @@ typedef struct reader {
     int *stop;    /* set (atomically) when the read is over: cancel in-flight pages */
     int own_stop; /* what stop points to unless the caller gave its own flag */
     bool ordered; /* pages are delivered in offset order (cf_read_opts) */
+    size_t first; /* offset of the first page (cf_read_opts) */
+    size_t max_pages; /* pages read at most, 0: all (cf_read_opts) */
     size_t turn;  /* ordered: the offset delivered next (guarded by lock) */
     pthread_cond_t turn_cond; /* ordered: broadcast when the turn moves or the read stops */
 } reader;
@@ -212,7 +214,8 @@ static void *worker(void *arg)
         size_t offset;
         bool done;
         pthread_mutex_lock(&r->lock);
-        done = __atomic_load_n(r->stop, __ATOMIC_RELAXED) || r->next >= r->total;
+        done = __atomic_load_n(r->stop, __ATOMIC_RELAXED) || r->next >= r->total ||
+               (r->max_pages && (r->next - r->first) / r->step >= r->max_pages);
         offset = r->next;
         if (!done)
             r->next += r->step;
@@ -232,7 +235,7 @@ static int first_page(reader *r, int limit, cf_error *err)
     char *path = NULL;
     int rc = -1;
 
-    if (fetch_page(r, 0, (size_t)limit, &reply, &path, err) != 0 ||
+    if (fetch_page(r, r->first, (size_t)limit, &reply, &path, err) != 0 ||
         split_page(&reply, &p, err) != 0)
         goto cleanup;
     if (!reply.env.has_total) {
@@ -241,7 +244,7 @@ static int first_page(reader *r, int limit, cf_error *err)
         goto cleanup;
     }
     r->total = reply.env.total;
-    if (p.count == 0 && r->total > 0) {
+    if (p.count == 0 && r->total > r->first) {
         cfi_fail(err, CF_ERR_PROTOCOL, reply.status,
                  "read_data gave an empty first page but a total of %zu", r->total);
         cfi_error_where(err, reply.method, reply.path);
@@ -249,10 +252,10 @@ static int first_page(reader *r, int limit, cf_error *err)
     }
     /* Trust the page received: a server that capped the limit sets the step. */
     r->step = p.count;
-    r->next = p.count;
-    r->turn = p.count;
+    r->next = r->first + p.count;
+    r->turn = r->first + p.count;
     cfi_reply_free(&reply);
-    deliver(r, 0, &p);
+    deliver(r, r->first, &p);
     rc = 0;
 cleanup:
     cfi_reply_free(&reply);
@@ -271,6 +274,8 @@ int cfi_paged_read(cf_client *c, const char *members, int limit, const cf_read_o
 
     r.stop = opts && opts->stop ? opts->stop : &r.own_stop;
     r.ordered = opts && opts->ordered;
+    r.first = opts ? opts->first : 0;
+    r.max_pages = opts ? opts->max_pages : 0;
     if (total)
         *total = 0;
     for (; locks < 3; locks++) {
@@ -285,7 +290,8 @@ int cfi_paged_read(cf_client *c, const char *members, int limit, const cf_read_o
         goto cleanup;
     if (total)
         *total = r.total;
-    if (r.next < r.total && !__atomic_load_n(r.stop, __ATOMIC_RELAXED)) {
+    if (r.next < r.total && !__atomic_load_n(r.stop, __ATOMIC_RELAXED) &&
+        r.max_pages != 1) {
         /* The calling thread is one of the workers; the others are started per read. */
         pages = (r.total - r.next + r.step - 1) / r.step;
         for (int i = 1; i < c->workers && (size_t)i < pages; i++) {

@@ -166,6 +166,9 @@ int main(int argc, char *argv[])
     ccfg.resident_bytes = memuse_resident; /* cache_size bounds the daemon's memory */
     ccfg.release = memuse_release;
     ccfg.page_size = o.page_size > 0 ? (unsigned)o.page_size : 0;
+    ccfg.close_to_open = true;
+    ccfg.revalidate = o.revalidate;
+    ccfg.changed = ops_forget_names;
     source_from_client(client, &src);
     if (cache_new(&ccfg, &src, &fscache) != 0) {
         log_error("out of memory");
@@ -177,6 +180,8 @@ int main(int argc, char *argv[])
     ctx.url = o.url;
     ctx.mountpoint = mountpoint;
     ctx.ttl = o.cache_ttl;
+    ctx.revalidate = o.revalidate;
+    ctx.overwrite = o.overwrite;
     ctx.ro = o.ro;
     ctx.insecure = o.insecure;
     ctx.daemon = !o.foreground;

@@ -40,7 +40,9 @@ static void copy(char *dst, size_t dstsz, const char *src)
     snprintf(dst, dstsz, "%s", src ? src : "");
 }
 
-void errlog_add(const char *op, const char *path, int err, const cf_error *e)
+/* One entry: e's fields when it is a server error, else message (or none). */
+static void add(const char *op, const char *path, int err, const cf_error *e,
+                const char *message)
 {
     errlog_entry tmp;
 
@@ -57,6 +59,8 @@ void errlog_add(const char *op, const char *path, int err, const cf_error *e)
         log_redact_path(e->path, tmp.request, sizeof tmp.request);
         copy(tmp.message, sizeof tmp.message, e->message);
         copy(tmp.response_id, sizeof tmp.response_id, e->response_id);
+    } else if (message) {
+        copy(tmp.message, sizeof tmp.message, message);
     }
     pthread_mutex_lock(&ring_lock);
     ring[ring_next] = tmp;
@@ -65,6 +69,16 @@ void errlog_add(const char *op, const char *path, int err, const cf_error *e)
         ring_count++;
     ring_total++;
     pthread_mutex_unlock(&ring_lock);
+}
+
+void errlog_add(const char *op, const char *path, int err, const cf_error *e)
+{
+    add(op, path, err, e, NULL);
+}
+
+void errlog_add_note(const char *op, const char *path, int err, const char *message)
+{
+    add(op, path, err, NULL, message);
 }
 
 const char *errlog_errno_name(int err, char *buf, size_t bufsz)
@@ -125,8 +139,12 @@ static void render_one(textbuf *b, const errlog_entry *e)
         else
             tb_puts(b, "null");
     } else {
-        tb_puts(b, ", \"kind\": null, \"status\": null, \"request\": null, \"message\": null, "
-                   "\"response_id\": null");
+        tb_puts(b, ", \"kind\": null, \"status\": null, \"request\": null, \"message\": ");
+        if (e->message[0])
+            tb_json_str(b, e->message);
+        else
+            tb_puts(b, "null");
+        tb_puts(b, ", \"response_id\": null");
     }
     tb_puts(b, "}\n");
 }

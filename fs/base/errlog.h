@@ -17,6 +17,10 @@
  * are copied (and cut to fit); the request path is redacted like the debug log's. */
 void errlog_add(const char *op, const char *path, int err, const cf_error *e);
 
+/* Records a failure of the file system's own (no request failed) with a message: the
+ * entry's "message" is message, its kind, status and request null. */
+void errlog_add_note(const char *op, const char *path, int err, const char *message);
+
 /* The ring as JSON lines, oldest first, one object per failure:
  *   {"time": "2024-05-01T12:00:00.123Z", "op": "open", "path": "/apps/a/c/x.json",
  *    "errno": "EIO", "error": "Input/output error", "kind": "http", "status": 503,

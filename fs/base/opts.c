@@ -18,7 +18,7 @@ enum {
     K_HELP, K_VERSION, K_FOREGROUND, K_SINGLE, K_FUSE_DEBUG, K_DEBUG, K_TTL, K_PAGE_SIZE,
     K_WORKERS, K_TIMEOUT, K_TRIES, K_BACKOFF, K_CAFILE, K_INSECURE, K_CACHE_SIZE, K_RO,
     K_USERNAME, K_PASSWORD, K_PASSWORD_FILE, K_PASSWORD_STDIN, K_CLONE_FD, K_MAX_IDLE,
-    K_STALE_ON_ERROR, K_ASYNC_UPLOADS,
+    K_STALE_ON_ERROR, K_ASYNC_UPLOADS, K_REVALIDATE, K_OVERWRITE,
 };
 
 static const struct fuse_opt templates[] = {
@@ -49,6 +49,8 @@ static const struct fuse_opt templates[] = {
     FUSE_OPT_KEY("max_idle_threads=", K_MAX_IDLE),
     FUSE_OPT_KEY("stale_on_error", K_STALE_ON_ERROR),
     FUSE_OPT_KEY("async_uploads", K_ASYNC_UPLOADS),
+    FUSE_OPT_KEY("revalidate=", K_REVALIDATE),
+    FUSE_OPT_KEY("overwrite", K_OVERWRITE),
     FUSE_OPT_END,
 };
 
@@ -247,6 +249,11 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     case K_ASYNC_UPLOADS:
         o->async_uploads = true;
         return 0;
+    case K_REVALIDATE:
+        return parse_seconds(ctx, arg, 0, false, 1e9, &o->revalidate);
+    case K_OVERWRITE:
+        o->overwrite = true;
+        return 0;
     default:
         return 1;
     }
@@ -281,6 +288,7 @@ int fs_opts_parse(int argc, char *argv[], fs_opts *o, char *err, size_t errsz)
     o->tries = OPTS_DEFAULT_TRIES;
     o->backoff = OPTS_DEFAULT_BACKOFF;
     o->cache_mib = OPTS_DEFAULT_CACHE_MIB;
+    o->revalidate = OPTS_DEFAULT_REVALIDATE;
     o->max_idle_threads = -1;
     if (errsz)
         err[0] = '\0';
@@ -525,6 +533,11 @@ void fs_opts_usage(FILE *f, const char *prog)
 "                           a password on the command line is refused)\n"
 "    -o cache_ttl=SECONDS   keep listings, attributes and contents this long (%g;\n"
 "                           0 fetches on every lookup)\n"
+"    -o revalidate=SECONDS  an open of a record, and a look at a collection directory\n"
+"                           (stat of it, opendir), whose cached copy is older than\n"
+"                           this ask the server, whatever cache_ttl says (%g; 0: always)\n"
+"    -o overwrite           saves do not check that the record is still the version\n"
+"                           this mount read (last writer wins)\n"
 "    -o cache_size=MIB      memory for the cache: content, names, nodes (%d MiB)\n"
 "    -o page_size=N         records per page of a collection listing (%d)\n"
 "    -o workers=N           pages fetched in parallel (%d)\n"
@@ -542,7 +555,7 @@ void fs_opts_usage(FILE *f, const char *prog)
 "                           upload it; unmount waits until everything is sent\n"
 "    -o clone_fd            a /dev/fuse descriptor per thread\n"
 "    -o max_idle_threads=N  idle threads kept by the loop\n",
-            prog, OPTS_DEFAULT_TTL, OPTS_DEFAULT_CACHE_MIB, OPTS_DEFAULT_PAGE_SIZE,
+            prog, OPTS_DEFAULT_TTL, OPTS_DEFAULT_REVALIDATE, OPTS_DEFAULT_CACHE_MIB, OPTS_DEFAULT_PAGE_SIZE,
             OPTS_DEFAULT_WORKERS, OPTS_DEFAULT_TIMEOUT, OPTS_DEFAULT_TRIES,
             OPTS_DEFAULT_BACKOFF);
 }

@@ -17,6 +17,7 @@
 #define OPTS_DEFAULT_TRIES 4
 #define OPTS_DEFAULT_BACKOFF 1.0
 #define OPTS_DEFAULT_CACHE_MIB 256
+#define OPTS_DEFAULT_REVALIDATE 1.0
 
 typedef struct fs_opts {
     char *url;             /* the server's base URL, trailing '/' (and "/api") removed */
@@ -38,6 +39,10 @@ typedef struct fs_opts {
     bool debug;            /* -o debug: HTTP trace in the log (not libfuse's -d) */
     bool stale_on_error;   /* -o stale_on_error: serve cached data past its TTL when the
                               server cannot be reached (network, timeout, 5xx) */
+    double revalidate;     /* -o revalidate=: seconds after which an open of a record, and a
+                              look at a collection directory, ask the server (>= 0) */
+    bool overwrite;        /* -o overwrite: saves never check the server's version first
+                              (last writer wins) */
     bool async_uploads;    /* -o async_uploads: record saves and deletes go to a journal on
                               disk at close and are sent in the background (uploader.h) */
     bool foreground;       /* -f, or -d */

@@ -484,6 +484,7 @@ static rentry *file_entry(cache *c, const layout_path *p, unsigned *mode, int *r
 
 int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *err)
 {
+    cache_names changed = {0};
     cf_error scratch;
     char *app = NULL, *slug = NULL;
     unsigned mode;
@@ -505,11 +506,13 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
     case LAYOUT_COLLECTION:
         rc = cache_resolve_collection(c, p->app, p->coll, true, &app,
                                       p->kind == LAYOUT_COLLECTION ? &slug : NULL, err);
+        if (rc == 0 && slug) /* rsync looks at it so, never opens it */
+            cache_collection_check(c, app, slug, &changed);
         if (rc == 0)
             cache_dir_attr(c, attr);
         break;
     case LAYOUT_RECORD:
-        rc = cache_record_attr(c, p, attr, NULL, NULL, err);
+        rc = cache_record_attr(c, p, attr, NULL, NULL, false, err);
         break;
     default:
         e = file_entry(c, p, &mode, &rc, err);
@@ -519,13 +522,14 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
     }
     cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
+    cache_names_notify(c, p, &changed);
     free(app);
     free(slug);
     return rc;
 }
 
-int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
-               bool *changed, cf_error *err)
+static int open_common(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
+                       bool *changed, bool reader, cf_error *err)
 {
     cf_error scratch;
     unsigned mode;
@@ -542,7 +546,7 @@ int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *a
     pthread_mutex_lock(&c->lock);
     uint64_t mark = cache_fetch_mark();
     if (p->kind == LAYOUT_RECORD) {
-        rc = cache_record_attr(c, p, attr, content, changed, err);
+        rc = cache_record_attr(c, p, attr, content, changed, reader, err);
     } else {
         /* Remember the size shown so far, to tell whether a refetch changed it. */
         uint64_t before = 0;
@@ -569,6 +573,18 @@ int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *a
     cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
     return rc;
+}
+
+int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
+               bool *changed, cf_error *err)
+{
+    return open_common(c, p, content, attr, changed, false, err);
+}
+
+int cache_open_reader(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
+                      bool *changed, cf_error *err)
+{
+    return open_common(c, p, content, attr, changed, true, err);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -26,6 +26,10 @@ typedef struct cache_source {
     /* One record, "_id" first. */
     int (*record_get)(void *ud, const char *app, const char *slug, const char *id,
                       cf_json **out, cf_error *err);
+    /* The one page of a collection's listing at offset (page_size records), or NULL
+     * (then records are asked for one by one, or the collection listed again). */
+    int (*read_page)(void *ud, const char *app, const char *slug, size_t offset,
+                     cf_page_fn fn, void *fn_ud, size_t *total, cf_error *err);
 } cache_source;
 
 typedef struct cache_config {
@@ -46,6 +50,21 @@ typedef struct cache_config {
     size_t (*resident_bytes)(void);
     /* Called after content was dropped for room by the above, or NULL (memuse_release). */
     void (*release)(void);
+    /* Close-to-open consistency (-o revalidate): when set, an open for reading of a record
+     * (cache_open_reader) whose copy was confirmed by the server longer than `revalidate`
+     * seconds ago asks for it again (one GET, or a listing when many come), and a look at a
+     * listed collection's directory (cache_getattr, cache_opendir) older than that checks
+     * the collection (cache_coll.c: a listing when it fits in one page, else the first
+     * page's total), whatever the TTL says. 0 seconds: every time. */
+    bool close_to_open;
+    double revalidate;
+    /* Called (when set), from the thread of the question and without any cache lock, with
+     * the file names (suffix included) of the records a close-to-open check of the
+     * collection at directory names app_dir/coll_dir found changed (gone, another
+     * content, new): what the kernel holds of them is to be forgotten. */
+    void (*changed)(void *ud, const char *app_dir, const char *coll_dir, char **names,
+                    size_t n);
+    void *changed_ud;
 } cache_config;
 
 typedef struct cache cache;
@@ -67,6 +86,8 @@ typedef struct cache_stats {
     uint64_t list_fetches;       /* list calls made (apps, collections, ..., version) */
     uint64_t collection_reads;   /* full collection listings made */
     uint64_t record_gets;        /* single record GETs made */
+    uint64_t collection_probes;  /* first pages read to check a collection's size */
+    uint64_t page_refreshes;     /* listing pages read again for readers (close-to-open) */
     uint64_t joined;             /* questions that waited for another thread's fetch */
     uint64_t evictions;          /* contents dropped for room */
     size_t content_bytes;        /* bytes of resident content (as charged) */
@@ -98,6 +119,12 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
  * of the size may be stale. Returns 0 or a negative errno (-EISDIR for directories). */
 int cache_open(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
                bool *changed, cf_error *err);
+
+/* cache_open for a reader (an open of the read side): with close_to_open, a record not
+ * confirmed within `revalidate` seconds is fetched again; the record is then the version
+ * this mount has shown (cache_record_verify). Otherwise as cache_open. */
+int cache_open_reader(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
+                      bool *changed, cf_error *err);
 
 /* A directory's entries as they were when it was taken (offsets stay valid while it
  * lives, whatever refreshes happen meanwhile). */

@@ -118,6 +118,10 @@ static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool exi
     if (existed && e->sum != sum) {
         e->mtime = (uint32_t)cache_wall(c);
         e->reserved = 0; /* a time a tool set goes with the content it was set on */
+        /* What a reader got is no longer the server's: a save based on it is refused
+         * (cache_record_verify). A save of this mount clears it (cache_put_record). */
+        if (e->flags & RECS_READ)
+            e->flags |= RECS_CONFLICT;
     }
     e->size = (uint32_t)item->len;
     e->sum = sum;
@@ -140,17 +144,25 @@ static void record_set(cache *c, cstore *s, uint32_t i, lru_item *item, bool exi
  * and a few reads stay single GETs. Both under the lock. */
 #define RELIST_MIN 8
 
-static bool listing_expired(cache *c, const cstore *s)
+/* A listing past its TTL; for a reader (close-to-open), also one installed longer than
+ * `revalidate` ago (with 0 every open asks for its record alone: a listing would be as
+ * old at the next open). */
+static bool listing_expired(cache *c, const cstore *s, bool reader)
 {
-    return s->complete && c->cfg.ttl > 0 && !cache_is_fresh(c, s->listed);
+    if (!s->complete)
+        return false;
+    if (c->cfg.ttl > 0 && !cache_is_fresh(c, s->listed))
+        return true;
+    return reader && c->cfg.close_to_open && c->cfg.revalidate > 0 &&
+           cache_mono(c) - s->checked >= c->cfg.revalidate;
 }
 
 /* A GET of a record of s goes out: counted when s is an expired listing. */
-static void count_stale_get(cache *c, cstore *s)
+static void count_stale_get(cache *c, cstore *s, bool reader)
 {
     double now;
 
-    if (!listing_expired(c, s))
+    if (!listing_expired(c, s, reader))
         return;
     now = cache_mono(c);
     if (s->stale_gets == 0 || now - s->stale_since >= c->cfg.ttl) {
@@ -160,22 +172,38 @@ static void count_stale_get(cache *c, cstore *s)
     s->stale_gets++;
 }
 
-static bool relist_due(cache *c, const cstore *s)
+static bool relist_due(cache *c, const cstore *s, bool reader)
 {
     size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500;
     size_t pages = (s->r.n + per_page - 1) / per_page;
 
-    if (!listing_expired(c, s) || s->stale_gets == 0 ||
+    if (!listing_expired(c, s, reader) || s->stale_gets == 0 ||
         cache_mono(c) - s->stale_since >= c->cfg.ttl)
         return false;
     return s->stale_gets >= (pages > RELIST_MIN ? pages : RELIST_MIN);
+}
+
+/* Readers going through a listed collection whose records' confirmation is older than
+ * `revalidate` (cp -r, grep -r, xargs cat: in the listing's order): after PAGE_AFTER GETs
+ * within the window, an open reads the listing page that holds its record again (one
+ * request confirms page_size records, the ones such a reader opens next) rather than a
+ * GET per file, and rather than the whole listing. Under the lock. */
+#define PAGE_AFTER 2
+
+static bool page_due(cache *c, const cstore *s)
+{
+    double window = c->cfg.ttl > 0 ? c->cfg.ttl : 1;
+
+    return c->src.read_page && c->cfg.close_to_open && c->cfg.revalidate > 0 && s->complete &&
+           cache_is_fresh(c, s->listed) && s->stale_gets >= PAGE_AFTER &&
+           cache_mono(c) - s->stale_since < window;
 }
 
 /* GETs one record and records what it showed. Under the lock. On success res->content is
  * a reference for the caller and res->attr its attributes; res->changed tells that a size
  * known before differs. */
 static int record_fetch(cache *c, const char *app, const char *slug, const char *id,
-                        const char *name, flight_result *res)
+                        const char *name, bool reader, flight_result *res)
 {
     size_t la = strlen(app), ls = strlen(slug), li = strlen(id);
     size_t klen = 1 + la + 1 + ls + 1 + li;
@@ -209,7 +237,7 @@ fetch:
     c->stats.record_gets++;
     slot = cache_slot_find(c, app, slug);
     if (slot)
-        count_stale_get(c, slot->cur);
+        count_stale_get(c, slot->cur, reader);
     pthread_mutex_unlock(&c->lock);
     if (c->src.record_get(c->src.ud, app, slug, id, &rec, &res->err) != 0) {
         res->rc = -fs_errno(&res->err);
@@ -348,8 +376,39 @@ static bool record_stale(cache *c, const layout_path *p, const char *app, const 
     return true;
 }
 
+/* Whether record e of s was confirmed by the server less than `revalidate` seconds ago
+ * (by a listing's end, or a GET's start); always without close_to_open. */
+static bool record_recent(cache *c, const cstore *s, const recs_entry *e)
+{
+    double t = s->complete ? s->checked : 0;
+
+    if (!c->cfg.close_to_open)
+        return true;
+    if ((e->flags & RECS_FETCHED) && cache_stamp_time(c, e->fetched) > t)
+        t = cache_stamp_time(c, e->fetched);
+    return c->cfg.revalidate > 0 && cache_mono(c) - t < c->cfg.revalidate;
+}
+
+/* A reader got record `name` of app/slug. A conflict found before stays until a save was
+ * refused for it (then this reader sees the server's version after being told): readers
+ * that got the older version may still save it (vim's backup copy reads the file again
+ * before it writes its buffer, and writes the backup back after a refusal). */
+static void mark_read(cache *c, const char *app, const char *slug, const char *name)
+{
+    cslot *slot = cache_slot_find(c, app, slug);
+    recs_entry *e;
+    uint32_t idx;
+
+    if (!slot || recs_find(&slot->cur->r, name, strlen(name), &idx) != 0)
+        return;
+    e = &slot->cur->r.e[idx];
+    e->flags |= RECS_READ;
+    if (e->flags & RECS_REPORTED)
+        e->flags &= ~(uint32_t)(RECS_CONFLICT | RECS_REPORTED);
+}
+
 int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
-                      bool *changed, cf_error *err)
+                      bool *changed, bool reader, cf_error *err)
 {
     size_t slen = strlen(LAYOUT_SUFFIX), nlen = strlen(p->name) - slen;
     char *app = NULL, *slug = NULL, *id = NULL, *name = strndup(p->name, nlen);
@@ -370,7 +429,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
 
         if (s && recs_find(&s->r, name, nlen, &idx) == 0) {
             recs_entry *e = &s->r.e[idx];
-            bool fresh = record_fresh(c, s, e);
+            bool fresh = record_fresh(c, s, e) && (!reader || record_recent(c, s, e));
             if (fresh && (e->flags & RECS_GONE)) {
                 rc = -ENOENT;
                 goto cleanup;
@@ -417,7 +476,15 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
                 continue;
             }
         }
-        if (attempt == 0 && s && relist_due(c, s)) {
+        if (attempt == 0 && s && reader && page_due(c, s)) {
+            if (cache_store_refresh_page(c, app, slug, name, err) == 0) {
+                free(id);
+                id = NULL;
+                continue;
+            }
+            cf_error_clear(err); /* this read asks for its record alone */
+        }
+        if (attempt == 0 && s && relist_due(c, s, reader)) {
             /* Records of an expired listing read one after another: one listing again
              * instead of a GET each (single-flight: readers at the same time share it). */
             if (cache_store_list(c, app, slug, err) == 0) {
@@ -433,7 +500,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
             }
             cf_error_clear(err);
         }
-        rc = record_fetch(c, app, slug, id, name, &res);
+        rc = record_fetch(c, app, slug, id, name, reader, &res);
         if (rc && record_stale(c, p, app, slug, name, rc, &res.err, attr, content)) {
             rc = 0;
             goto cleanup;
@@ -453,11 +520,132 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
     }
     rc = -ENOENT;
 cleanup:
+    if (rc == 0 && reader && content)
+        mark_read(c, app, slug, name);
     free(app);
     free(slug);
     free(id);
     free(name);
     return rc;
+}
+
+static void names_add(cache_names *nm, const char *stem)
+{
+    size_t len = strlen(stem), sl = strlen(LAYOUT_SUFFIX);
+    char *name;
+
+    if (nm->n == nm->cap) {
+        size_t nc = nm->cap ? nm->cap * 2 : 16;
+        char **nv = realloc(nm->v, nc * sizeof *nv);
+        if (!nv)
+            return; /* the kernel keeps that name until its timeout: no harm beyond */
+        nm->v = nv;
+        nm->cap = nc;
+    }
+    name = malloc(len + sl + 1);
+    if (!name)
+        return;
+    memcpy(name, stem, len);
+    memcpy(name + len, LAYOUT_SUFFIX, sl + 1);
+    nm->v[nm->n++] = name;
+}
+
+/* The records of old and now that differ: gone, changed, new. Under the lock. */
+static void store_diff(const cstore *old, const cstore *now, cache_names *out)
+{
+    for (uint32_t i = 0; i < old->r.n; i++) {
+        const recs_entry *e = &old->r.e[i], *f;
+        const char *name = recs_name(&old->r, i);
+        uint32_t j;
+        if (e->flags & RECS_GONE)
+            continue;
+        if (recs_find(&now->r, name, strlen(name), &j) != 0) {
+            names_add(out, name);
+            continue;
+        }
+        f = &now->r.e[j];
+        if ((f->flags & RECS_GONE) || f->size != e->size || f->sum != e->sum ||
+            f->mtime != e->mtime)
+            names_add(out, name);
+    }
+    for (uint32_t j = 0; j < now->r.n; j++) {
+        const char *name = recs_name(&now->r, j);
+        uint32_t i;
+        if (recs_find(&old->r, name, strlen(name), &i) != 0)
+            names_add(out, name);
+    }
+}
+
+void cache_names_notify(cache *c, const layout_path *p, cache_names *names)
+{
+    if (names->n && c->cfg.changed)
+        c->cfg.changed(c->cfg.changed_ud, p->app, p->coll, names->v, names->n);
+    for (size_t i = 0; i < names->n; i++)
+        free(names->v[i]);
+    free(names->v);
+    memset(names, 0, sizeof *names);
+}
+
+/* Relists app/slug and adds what changed from the store before to *changed. */
+static int relist_diff(cache *c, const char *app, const char *slug, cache_names *changed,
+                       cf_error *err)
+{
+    cslot *slot = cache_slot_find(c, app, slug);
+    cstore *old = slot ? slot->cur : NULL;
+    int rc;
+
+    if (old)
+        old->refs++;
+    rc = cache_store_list(c, app, slug, err);
+    slot = cache_slot_find(c, app, slug);
+    if (rc == 0 && old && slot && slot->cur != old && changed)
+        store_diff(old, slot->cur, changed);
+    cache_store_unref(c, old);
+    return rc;
+}
+
+void cache_collection_check(cache *c, const char *app, const char *slug, cache_names *changed)
+{
+    size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500, visible = 0, total = 0;
+    cslot *slot = cache_slot_find(c, app, slug);
+    double last, start;
+    cf_error err;
+    cstore *s;
+    int rc;
+
+    if (!c->cfg.close_to_open || !slot)
+        return;
+    s = slot->cur;
+    /* Not listed, or past its TTL: the next listing asks the server anyway. */
+    if (!s->complete || !cache_is_fresh(c, s->listed))
+        return;
+    last = s->checked > s->probed ? s->checked : s->probed;
+    start = cache_mono(c);
+    if (c->cfg.revalidate > 0 && start - last < c->cfg.revalidate)
+        return;
+    /* Saves of this mount under way in it (within the last second, or `revalidate`): a
+     * listing now would come back incomplete (cache_store_list), and lookups during an
+     * outage would fail; the first look after them checks. */
+    if (slot->changed > 0 &&
+        start - slot->changed < (c->cfg.revalidate > 1 ? c->cfg.revalidate : 1))
+        return;
+    for (uint32_t i = 0; i < s->r.n; i++)
+        if (!(s->r.e[i].flags & RECS_GONE))
+            visible++;
+    cf_error_clear(&err);
+    /* One page either way: the listing itself is as cheap as its total, and sees edits. */
+    if (visible < per_page) {
+        rc = relist_diff(c, app, slug, changed, &err);
+    } else {
+        rc = cache_store_probe(c, app, slug, &total, &err);
+        if (rc == 0 && total != visible)
+            rc = relist_diff(c, app, slug, changed, &err);
+        else if (rc == 0 && (slot = cache_slot_find(c, app, slug)) != NULL)
+            slot->cur->probed = start;
+    }
+    if (rc)
+        log_warning("collection %s/%s: not checked with the server (%s): the cached listing "
+                    "is shown", app, slug, err.message[0] ? err.message : strerror(-rc));
 }
 
 int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstore **store,
@@ -488,6 +676,65 @@ int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstor
     *store = s;
     *count = s->r.n;
     return 0;
+}
+
+int cache_record_verify(cache *c, const char *app, const char *slug, const char *name,
+                        const char *key, bool *gone, lru_item **theirs, cf_error *err)
+{
+    size_t slen = strlen(LAYOUT_SUFFIX), nlen = strlen(name);
+    char *stem = strndup(name, nlen > slen ? nlen - slen : nlen);
+    flight_result res;
+    recs_entry *e;
+    cslot *slot;
+    uint32_t idx;
+    int rc = 0;
+
+    *gone = false;
+    *theirs = NULL;
+    if (!stem)
+        return -ENOMEM;
+    pthread_mutex_lock(&c->lock);
+    slot = cache_slot_find(c, app, slug);
+    if (!slot || recs_find(&slot->cur->r, stem, strlen(stem), &idx) != 0 ||
+        !(slot->cur->r.e[idx].flags & RECS_READ))
+        goto cleanup; /* no reader got it here: nothing to compare with */
+    e = &slot->cur->r.e[idx];
+    if ((e->flags & RECS_CONFLICT) && !(e->flags & RECS_GONE) && e->content) {
+        /* Known changed already (a listing or an open saw it): no request. */
+        *theirs = e->content;
+        lru_item_ref(e->content);
+        e->flags |= RECS_REPORTED;
+        rc = -EBUSY;
+        goto cleanup;
+    }
+    /* Confirmed by the server within `revalidate` (as an open trusts it): no request. */
+    if (!(e->flags & (RECS_CONFLICT | RECS_GONE)) && c->cfg.close_to_open &&
+        record_recent(c, slot->cur, e))
+        goto cleanup;
+    rc = record_fetch(c, app, slug, key, stem, false, &res);
+    if (rc == -ENOENT) {
+        *gone = true; /* deleted meanwhile: nothing to overwrite */
+        rc = 0;
+        goto cleanup;
+    }
+    if (rc) {
+        *err = res.err;
+        goto cleanup;
+    }
+    /* The fetch compared the answer with what the reader got (record_set). */
+    slot = cache_slot_find(c, app, slug);
+    if (slot && recs_find(&slot->cur->r, stem, strlen(stem), &idx) == 0 &&
+        (slot->cur->r.e[idx].flags & RECS_CONFLICT)) {
+        slot->cur->r.e[idx].flags |= RECS_REPORTED;
+        *theirs = res.content;
+        res.content = NULL;
+        rc = -EBUSY;
+    }
+    lru_item_unref(res.content);
+cleanup:
+    pthread_mutex_unlock(&c->lock);
+    free(stem);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------- */

@@ -29,6 +29,7 @@ struct cache_dir {
 
 int cache_opendir(cache *c, const layout_path *p, cache_dir **out, cf_error *err)
 {
+    cache_names changed = {0};
     cf_error scratch;
     cache_dir *d;
     char *app = NULL, *slug = NULL;
@@ -100,6 +101,7 @@ int cache_opendir(cache *c, const layout_path *p, cache_dir **out, cf_error *err
         d->has_meta = true;
         d->meta_name = LAYOUT_COLLECTION_META_NAME;
         cache_entry_attr(e, FILE_MODE, &d->meta_attr);
+        cache_collection_check(c, app, slug, &changed);
         rc = cache_collection_snapshot(c, app, slug, &d->store, &d->nrec, err);
         break;
     default:
@@ -108,6 +110,7 @@ int cache_opendir(cache *c, const layout_path *p, cache_dir **out, cf_error *err
     }
     cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
+    cache_names_notify(c, p, &changed);
     free(app);
     free(slug);
     if (rc) {

@@ -38,7 +38,10 @@ typedef struct cstore {
     int refs;
     char *app, *slug;    /* server keys */
     recs r;
-    double listed;       /* monotonic seconds of the listing */
+    double listed;       /* monotonic seconds of the listing (its start) */
+    double checked;      /* monotonic seconds the listing was installed (its end): what
+                          * close-to-open revalidation counts from */
+    double probed;       /* the last check of the collection's size that found it unchanged */
     bool complete;       /* made by a listing (else only records fetched one by one) */
     /* After the listing expired: GETs of its records since stale_since (cache_coll.c:
      * past a listing's worth within one TTL, the collection is listed again instead). */
@@ -144,8 +147,23 @@ int cache_resolve_collection(cache *c, const char *app_name, const char *coll_na
                              bool need_fresh, char **app, char **slug, cf_error *err);
 
 /* Collections (cache_coll.c), all under the lock. */
+/* reader: an open of the read side (close-to-open revalidation, the record marked read). */
 int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
-                      bool *changed, cf_error *err);
+                      bool *changed, bool reader, cf_error *err);
+/* File names (malloc'ed each, in a malloc'ed array). */
+typedef struct cache_names {
+    char **v;
+    size_t n, cap;
+} cache_names;
+/* Hands the names to cfg.changed (outside the lock) and frees them. */
+void cache_names_notify(cache *c, const layout_path *p, cache_names *names);
+/* Close-to-open check of a listed collection whose listing or last check is older than
+ * `revalidate` (its directory was looked at): relists it when a listing is one page, else
+ * reads the first page's total and relists when it differs from the records known. A
+ * failure is logged and what is cached is served (it is within its TTL). The names of
+ * records a relisting found changed (gone, another size or content, new) are added to
+ * *changed. */
+void cache_collection_check(cache *c, const char *app, const char *slug, cache_names *changed);
 int cache_collection_snapshot(cache *c, const char *app, const char *slug, cstore **store,
                               uint32_t *count, cf_error *err);
 void cache_store_unref(cache *c, cstore *s);
@@ -159,6 +177,15 @@ uint32_t cache_first_time(cache *c, const char *key, bool seen_before);
  * lists a collection with the paged read and installs the listing. 0 or a negative errno
  * with *err filled. */
 int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err);
+/* The number of records a collection holds, as the first page of a listing says (one
+ * request, no record kept). 0 or a negative errno with *err filled. */
+int cache_store_probe(cache *c, const char *app, const char *slug, size_t *total, cf_error *err);
+/* Close-to-open for readers going through a listed collection (cache_coll.c): reads
+ * again the listing page that holds record `name` (its place in the listing's order,
+ * page_size records a page) and confirms, and updates, every record of the answer that
+ * the store knows. 0 or a negative errno (-ENOENT: no such page to read). */
+int cache_store_refresh_page(cache *c, const char *app, const char *slug, const char *name,
+                             cf_error *err);
 /* Whether entry e was saved, deleted or fetched alone at or after monotonic time t (then
  * it is at least as new as the answer of a fetch that began at t). */
 bool cache_record_newer(cache *c, const recs_entry *e, double t);

@@ -49,7 +49,9 @@ static void keep_newer(cache *c, const cstore *from, cstore *to, double start)
         t->sum = e->sum;
         t->mtime = e->mtime;
         t->reserved = e->reserved;
-        t->flags = (t->flags & ~RECS_GONE) | (e->flags & (RECS_GONE | RECS_UNSHOWN)) |
+        t->flags = (t->flags & ~(RECS_GONE | RECS_READ | RECS_CONFLICT | RECS_REPORTED)) |
+                   (e->flags & (RECS_GONE | RECS_UNSHOWN | RECS_READ | RECS_CONFLICT |
+                                RECS_REPORTED)) |
                    RECS_FETCHED;
         t->fetched = e->fetched;
     }
@@ -224,6 +226,8 @@ static int page_cb(void *ud, const cf_page *page)
             e->mtime = o->mtime;
             e->sum = o->sum;
             e->reserved = o->reserved;
+            /* What readers got: compared with the new content by the install. */
+            e->flags |= o->flags & (RECS_READ | RECS_CONFLICT | RECS_REPORTED);
             cache_record_install(c, L->ns, idx, p->item, true);
         } else {
             e->mtime = cache_first_time(c, p->key, L->old && L->old->complete);
@@ -243,6 +247,129 @@ static int page_cb(void *ud, const cf_page *page)
         return 1;
     }
     return 0;
+}
+
+/* The first page's total; stops the read there. */
+static int probe_page(void *ud, const cf_page *page)
+{
+    *(size_t *)ud = page->total;
+    return 1;
+}
+
+int cache_store_probe(cache *c, const char *app, const char *slug, size_t *total, cf_error *err)
+{
+    size_t got = 0, said = 0;
+    int rc = 0;
+
+    *total = 0;
+    c->stats.collection_probes++;
+    pthread_mutex_unlock(&c->lock);
+    if (c->src.read_collection(c->src.ud, app, slug, probe_page, &got, &said, err) != 0) {
+        if (err->kind == CF_ERR_CANCELLED)
+            cf_error_clear(err); /* stopped after the first page, as asked */
+        else
+            rc = -fs_errno(err);
+    }
+    pthread_mutex_lock(&c->lock);
+    *total = said ? said : got;
+    return rc;
+}
+
+/* The records of one page read again (cache_store_refresh_page). */
+typedef struct page_again {
+    prepared *prep;
+    size_t n;
+    size_t no_id;
+    int rc;
+} page_again;
+
+static int page_again_cb(void *ud, const cf_page *page)
+{
+    page_again *pa = ud;
+
+    pa->prep = calloc(page->count ? page->count : 1, sizeof *pa->prep);
+    if (!pa->prep) {
+        pa->rc = -ENOMEM;
+        return 1;
+    }
+    for (size_t i = 0; i < page->count && pa->rc == 0; i++, pa->n++)
+        pa->rc = prepare(page->records[i], &pa->prep[i], &pa->no_id);
+    return pa->rc ? 1 : 0;
+}
+
+int cache_store_refresh_page(cache *c, const char *app, const char *slug, const char *name,
+                             cf_error *err)
+{
+    size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500, offset = 0, total = 0;
+    size_t la = strlen(app), ls = strlen(slug), klen;
+    char key[2 * NAMES_MAX + 48];
+    page_again pa = {0};
+    flight_result res;
+    cslot *slot = cache_slot_find(c, app, slug);
+    double start;
+    uint32_t idx, pos = 0;
+    flight *f;
+    int j;
+
+    if (!c->src.read_page || !slot || recs_find(&slot->cur->r, name, strlen(name), &idx) != 0)
+        return -ENOENT;
+    while (pos < slot->cur->r.n && slot->cur->r.order[pos] != idx)
+        pos++;
+    if (pos == slot->cur->r.n || la + ls + 24 > sizeof key)
+        return -ENOENT;
+    offset = pos / per_page * per_page;
+    /* One flight per page: readers of the same page share it. */
+    key[0] = 'P';
+    memcpy(key + 1, app, la + 1);
+    memcpy(key + 2 + la, slug, ls + 1);
+    klen = 2 + la + ls + 1;
+    klen += (size_t)snprintf(key + klen, sizeof key - klen, "%zu", offset);
+    j = cache_flight_join(c, key, klen, &f, &res);
+    if (j < 0)
+        return -ENOMEM;
+    if (j == 1) {
+        lru_item_unref(res.content);
+        if (res.rc)
+            *err = res.err;
+        return res.rc;
+    }
+    memset(&res, 0, sizeof res);
+    start = cache_mono(c);
+    c->stats.page_refreshes++;
+    pthread_mutex_unlock(&c->lock);
+    if (c->src.read_page(c->src.ud, app, slug, offset, page_again_cb, &pa, &total, &res.err))
+        res.rc = pa.rc ? pa.rc : -fs_errno(&res.err);
+    pthread_mutex_lock(&c->lock);
+    slot = cache_slot_find(c, app, slug);
+    for (size_t i = 0; res.rc == 0 && slot && i < pa.n; i++) {
+        prepared *p = &pa.prep[i];
+        cstore *s = slot->cur;
+        recs_entry *e;
+        uint32_t k;
+        if (!p->item)
+            continue;
+        if (c->aliases)
+            cache_alias_stem(c, app, slug, p->key, &p->name);
+        /* Records not listed stay unknown here (the listing's lookups ask for them); one
+         * saved, deleted or fetched here since the read began is newer than this page. */
+        if (recs_find(&s->r, p->name, strlen(p->name), &k) != 0 ||
+            cache_record_newer(c, &s->r.e[k], start) || p->item->len > UINT32_MAX)
+            continue;
+        e = &s->r.e[k];
+        cache_record_install(c, s, k, p->item, true);
+        e->flags = (e->flags & ~(uint32_t)RECS_GONE) | RECS_FETCHED;
+        e->fetched = cache_stamp(c, start);
+    }
+    for (size_t i = 0; i < pa.n; i++) {
+        free(pa.prep[i].name);
+        free(pa.prep[i].key);
+        lru_item_unref(pa.prep[i].item);
+    }
+    free(pa.prep);
+    cache_flight_end(c, f, &res);
+    if (res.rc)
+        *err = res.err;
+    return res.rc;
 }
 
 /* Lists a collection and installs the result as its current store. Under the lock. */
@@ -312,6 +439,7 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
     } else if (res.rc == 0) {
         recs_shrink(&L.ns->r); /* under the lock: evictions write into the entries */
         L.ns->listed = start;
+        L.ns->checked = cache_mono(c);
         /* A record saved or deleted here while the pages came (another thread) is newer
          * than they are: the listing is kept, not as the whole collection, so lookups of
          * names it lacks ask the server, and the next readdir lists again. */

@@ -318,7 +318,9 @@ int cache_put_record(cache *c, const char *app, const char *slug, const char *na
         s->r.e[idx].mtime = (uint32_t)cache_wall(c);
     }
     cache_record_install(c, s, idx, item, existed);
-    s->r.e[idx].flags |= RECS_FETCHED | RECS_UNSHOWN;
+    /* The writer's base is now what it saved: no conflict with its own change. */
+    s->r.e[idx].flags = (s->r.e[idx].flags | RECS_FETCHED | RECS_UNSHOWN) &
+                        ~(uint32_t)(RECS_CONFLICT | RECS_REPORTED);
     cache_store_touch(c, app, slug);
     s->r.e[idx].fetched = cache_stamp(c, cache_mono(c));
     keep_name(c, -1, app, slug, key, name, LAYOUT_SUFFIX);
@@ -422,6 +424,7 @@ void cache_new_collection(cache *c, const char *app, const char *slug)
     pthread_mutex_lock(&c->lock);
     s->complete = true;
     s->listed = cache_mono(c);
+    s->checked = s->listed; /* known empty now: no check before `revalidate` */
     if (cache_store_put(c, s) != 0)
         cache_store_unref(c, s);
     pthread_mutex_unlock(&c->lock);

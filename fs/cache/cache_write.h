@@ -34,6 +34,19 @@ void cache_drop_record(cache *c, const char *app, const char *slug, const char *
  * trusted any more; the next look at it asks the server. */
 void cache_forget_record(cache *c, const char *app, const char *slug, const char *name);
 
+/* Before an update of record `name` (file name, suffix included; key its _id), unless
+ * -o overwrite: when a reader of this mount got the record (cache_open_reader), it is
+ * fetched again (one GET) and compared with the version read (or saved here since) --
+ * unless the server confirmed that version less than `revalidate` seconds ago (as an
+ * open trusts it), or a listing or open showed a change already (then no request).
+ * Returns 0 when the save may go on (*gone: the server holds no such record now, so the
+ * save is a create), -EBUSY when the server's content changed since (*theirs: a reference
+ * to it, for the message; lru_item_unref), another negative errno when the GET failed
+ * (*err filled). A record no reader got here (a create, a cp over it): 0 at once, no
+ * request. */
+int cache_record_verify(cache *c, const char *app, const char *slug, const char *name,
+                        const char *key, bool *gone, lru_item **theirs, cf_error *err);
+
 /* The same for list entries: kind CF_APP (name: the app's directory name, data: its
  * .app.json), CF_COLLECTION (app: the app's key), CF_QUERY ... CF_USER. A list not
  * fetched yet is left alone (its first fetch shows the server's state). */

@@ -17,7 +17,9 @@ typedef struct fs_ctx {
     cache *cache;
     const char *url;
     const char *mountpoint;
-    double ttl;          /* kernel entry/attr/negative timeouts */
+    double ttl;          /* kernel entry timeout; attr/negative: the lesser with revalidate */
+    double revalidate;   /* -o revalidate (cache_config.close_to_open) */
+    bool overwrite;      /* -o overwrite: saves do not check the server's version */
     bool ro;
     bool insecure;
     bool daemon;         /* serving in the background: the log is the system log */

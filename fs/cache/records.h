@@ -18,6 +18,14 @@ enum {
     RECS_FETCHED = 1u << 2,     /* `fetched` holds when this record was fetched alone */
     RECS_UNSHOWN = 1u << 3,     /* replaced by a save: the kernel may hold another size until
                                  * a getattr shows this one (opens read around its cache) */
+    RECS_READ = 1u << 4,        /* opened for reading through this mount: `sum` is the version
+                                 * a reader got (or this mount saved since) */
+    RECS_CONFLICT = 1u << 5,    /* RECS_READ, and the server's content changed since: a save
+                                 * based on what was read would overwrite another change
+                                 * (cleared by a save made here, or by a reader once a save
+                                 * was refused for it: RECS_REPORTED) */
+    RECS_REPORTED = 1u << 6,    /* RECS_CONFLICT, and a save was refused for it: the next
+                                 * reader gets the server's version knowingly */
 };
 
 /* A content checksum (render_checksum) as an entry keeps it. */

@@ -140,6 +140,8 @@ static void render_cache(textbuf *b, cache *c)
               "    \"list_fetches\": %" PRIu64 ",\n"
               "    \"collection_reads\": %" PRIu64 ",\n"
               "    \"record_gets\": %" PRIu64 ",\n"
+              "    \"collection_probes\": %" PRIu64 ",\n"
+              "    \"page_refreshes\": %" PRIu64 ",\n"
               "    \"joined\": %" PRIu64 ",\n"
               "    \"evictions\": %" PRIu64 ",\n"
               "    \"stale_served\": %" PRIu64 ",\n"
@@ -151,7 +153,7 @@ static void render_cache(textbuf *b, cache *c)
               "    \"record_table_bytes\": %zu\n"
               "  },\n",
               cs.hits, cs.misses, cs.list_fetches, cs.collection_reads, cs.record_gets,
-              cs.joined, cs.evictions, cs.stale_served, cs.drops, cs.content_bytes,
+              cs.collection_probes, cs.page_refreshes, cs.joined, cs.evictions, cs.stale_served, cs.drops, cs.content_bytes,
               cs.content_budget, cs.content_items, cs.records, cs.record_table_bytes);
 }
 

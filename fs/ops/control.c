@@ -17,6 +17,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "conflicts.h"
 #include "errlog.h"
 #include "layout.h"
 #include "log.h"
@@ -24,13 +25,15 @@
 
 #define CONTROL_PREFIX "/" LAYOUT_CONTROL_NAME
 
-enum which { C_DIR, C_STATS, C_ERRORS, C_REFRESH, C_NONE };
+/* C_CONFLICTS: the conflicts directory and everything below it (conflicts.h). */
+enum which { C_DIR, C_STATS, C_ERRORS, C_REFRESH, C_CONFLICTS, C_NONE };
 
 static const struct {
     const char *name;
     enum which which;
     mode_t mode;
 } control_files[] = {
+    {CONFLICTS_NAME, C_CONFLICTS, 0755},
     {"errors", C_ERRORS, 0444},
     {"refresh", C_REFRESH, 0600},
     {"stats", C_STATS, 0444},
@@ -80,10 +83,30 @@ static enum which which_of(const char *path)
     const char *rest = path + sizeof CONTROL_PREFIX - 1;
     if (*rest == '\0')
         return C_DIR;
+    if (strncmp(rest + 1, CONFLICTS_NAME, sizeof CONFLICTS_NAME - 1) == 0 &&
+        (rest[sizeof CONFLICTS_NAME] == '\0' || rest[sizeof CONFLICTS_NAME] == '/'))
+        return C_CONFLICTS;
     for (size_t i = 0; i < NFILES; i++)
         if (strcmp(rest + 1, control_files[i].name) == 0)
             return control_files[i].which;
     return C_NONE;
+}
+
+/* The part of a path below .clappfs/conflicts ("" for the directory itself), or NULL. */
+static const char *conflicts_rel(const char *path)
+{
+    const char *rest;
+
+    if (!path || !control_is_path(path) || which_of(path) != C_CONFLICTS)
+        return NULL;
+    rest = path + sizeof CONTROL_PREFIX + sizeof CONFLICTS_NAME - 1;
+    return *rest == '/' ? rest + 1 : rest;
+}
+
+/* Attributes of what is below .clappfs/conflicts (owned by the mounting user). */
+static int conflicts_getattr(const char *rel, struct stat *st)
+{
+    return conflicts_attr(rel, owner_uid, owner_gid, mount_time, st);
 }
 
 static mode_t mode_of(enum which w)
@@ -168,6 +191,8 @@ static int stat_of(enum which w, struct stat *st)
 
     if (w == C_NONE)
         return -ENOENT;
+    if (w == C_CONFLICTS)
+        return conflicts_getattr("", st);
     if (w == C_STATS || w == C_ERRORS) {
         rc = render(w, &data, &len);
         free(data);
@@ -267,8 +292,12 @@ static int c_getattr(const char *path, struct stat *st, struct fuse_file_info *f
     chandle *h = handle_of(fi);
     if (h) {
         fill_stat(h->which, h->len, st);
+        if (h->which == C_CONFLICTS)
+            st->st_mode = S_IFREG | 0644;
         return 0;
     }
+    if (conflicts_rel(path))
+        return conflicts_getattr(conflicts_rel(path), st);
     return stat_of(which_of(path), st);
 }
 
@@ -288,7 +317,10 @@ static int c_open(const char *path, struct fuse_file_info *fi)
     if (!h)
         return -ENOMEM;
     h->which = w;
-    rc = render(w, &h->data, &h->len);
+    if (w == C_CONFLICTS) /* a copy of the kept text */
+        rc = conflicts_read(conflicts_rel(path), &h->data, &h->len);
+    else
+        rc = render(w, &h->data, &h->len);
     if (rc) {
         free(h);
         return rc;
@@ -405,11 +437,15 @@ static int w_mkdir(const char *path, mode_t mode)
 
 static int w_unlink(const char *path)
 {
+    if (conflicts_rel(path))
+        return conflicts_unlink(conflicts_rel(path));
     return control_is_path(path) ? REFUSE : INNER(unlink, -ENOSYS, path);
 }
 
 static int w_rmdir(const char *path)
 {
+    if (conflicts_rel(path))
+        return conflicts_rmdir(conflicts_rel(path));
     return control_is_path(path) ? REFUSE : INNER(rmdir, -ENOSYS, path);
 }
 
@@ -510,12 +546,20 @@ static int w_opendir(const char *path, struct fuse_file_info *fi)
     if (!control_is_path(path))
         return INNER(opendir, 0, path, fi);
     fi->fh = DIR_FH;
+    if (conflicts_rel(path)) {
+        struct stat st;
+        int rc = conflicts_getattr(conflicts_rel(path), &st);
+        return rc ? rc : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+    }
     return which_of(path) == C_DIR ? 0 : -ENOTDIR;
 }
 
 static int w_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
+    if (conflicts_rel(path))
+        return conflicts_readdir(conflicts_rel(path), owner_uid, owner_gid, mount_time, buf,
+                                 filler, off);
     if (path ? control_is_path(path) : (fi && fi->fh == DIR_FH))
         return c_readdir(off, buf, filler);
     return INNER(readdir, -ENOSYS, path, buf, filler, off, fi, flags);
@@ -545,6 +589,7 @@ static void *w_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static void w_destroy(void *private_data)
 {
+    conflicts_clear(); /* kept for the mount's life */
     pthread_mutex_lock(&control_lock);
     if (inval_pending)
         pthread_join(inval_thread, NULL);
@@ -562,6 +607,11 @@ static int w_access(const char *path, int mask)
     enum which w = which_of(path);
     if (w == C_NONE)
         return -ENOENT;
+    if (w == C_CONFLICTS) {
+        struct stat st;
+        int rc = conflicts_getattr(conflicts_rel(path), &st);
+        return rc ? rc : (mask & X_OK) && !S_ISDIR(st.st_mode) ? -EACCES : 0;
+    }
     if ((mask & W_OK) && w != C_REFRESH)
         return -EACCES;
     if ((mask & X_OK) && w != C_DIR)

@@ -3,6 +3,9 @@
  *   .clappfs/errors   (0444) the last failures as JSON lines (errlog.h)
  *   .clappfs/refresh  (0600) writing anything to it forgets every cache (cache_drop_all)
  *                     and tells the kernel to drop its names and attributes; reads are empty
+ *   .clappfs/conflicts/<app>/<collection>/<file>  (0644) the text of a save refused because
+ *                     the record changed on the server since this mount read it (conflicts.h);
+ *                     read and removed (rm, rmdir, rm -r) by the user, kept until unmount
  * Everything else in it is refused with EACCES. stats and errors are generated: stat
  * renders them to give an exact size at that moment, open takes a snapshot that the
  * handle's reads serve, and they are opened with direct_io so a size that changed between

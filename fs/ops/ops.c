@@ -2,11 +2,14 @@
 #include "ops.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
 #include "errlog.h"
 #include "errmap.h"
+#include "layout.h"
 #include "log.h"
 #include "names.h"
 #include "ndjson.h"
@@ -41,15 +44,39 @@ static void forget_path(void *ud, const char *path)
     fuse_invalidate_path(ud, path);
 }
 
+void ops_forget_names(void *ud, const char *app_dir, const char *coll_dir, char **names,
+                      size_t n)
+{
+    struct fuse_context *ctx = fuse_get_context();
+    char path[PATH_MAX];
+    (void)ud;
+
+    if (!ctx || !ctx->fuse)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        /* -ENOENT: the kernel holds nothing of it (a new name: its negative entry lasts
+         * no longer than `revalidate`). */
+        if ((size_t)snprintf(path, sizeof path, "/%s/%s/%s/%s", LAYOUT_APPS_NAME, app_dir,
+                             coll_dir, names[i]) < sizeof path)
+            fuse_invalidate_path(ctx->fuse, path);
+    }
+}
+
 static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     fs_ctx *x = ops_ctx();
 
-    /* The kernel keeps names and attributes as long as the cache does; file data is not
-     * kept across opens (kernel_cache off) so every open sees the cache's content. */
+    /* The kernel keeps names as long as the cache does; file data is not kept across
+     * opens (kernel_cache off) so every open sees the cache's content. Attributes and
+     * missing names only for `revalidate` at most: a stat of a collection directory must
+     * reach the cache now and then, which checks the collection with the server then
+     * (rsync never opens the directory it copies into: it stats it and each name), and
+     * the names' stats must then show what the check found (served by the cache, no
+     * request). */
+    double short_ttl = x->revalidate < x->ttl ? x->revalidate : x->ttl;
     cfg->entry_timeout = x->ttl;
-    cfg->attr_timeout = x->ttl;
-    cfg->negative_timeout = x->ttl;
+    cfg->attr_timeout = short_ttl;
+    cfg->negative_timeout = short_ttl;
     cfg->kernel_cache = 0;
     cfg->auto_cache = 0;
     cfg->direct_io = 0;

@@ -44,6 +44,11 @@ int ops_opendir(const char *path, struct fuse_file_info *fi);
 int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                 struct fuse_file_info *fi, enum fuse_readdir_flags flags);
 int ops_releasedir(const char *path, struct fuse_file_info *fi);
+/* cache_config.changed: tells the kernel to forget the attributes and pages of records a
+ * close-to-open check found changed, so their next stat asks the cache (which shows the
+ * check's answer). From the thread of a FUSE operation. */
+void ops_forget_names(void *ud, const char *app_dir, const char *coll_dir, char **names,
+                      size_t n);
 /* At init, once mounted: notes the mount's device (ops_file.c). */
 void ops_file_init(fs_ctx *x);
 int ops_open(const char *path, struct fuse_file_info *fi);

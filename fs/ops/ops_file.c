@@ -130,7 +130,8 @@ int ops_open(const char *path, struct fuse_file_info *fi)
     /* What is left of writing (names that are no file of the tree) is refused here. */
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
         return p.kind == LAYOUT_VERSION ? -EACCES : -EROFS;
-    rc = cache_open(x->cache, &p, &content, &attr, &changed, &err);
+    /* Close-to-open: a record not confirmed within `revalidate` is asked for again. */
+    rc = cache_open_reader(x->cache, &p, &content, &attr, &changed, &err);
     if (rc) {
         errlog_report("open", path, rc, &err);
         return rc;

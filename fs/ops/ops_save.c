@@ -154,7 +154,7 @@ int wr_save(fs_ctx *x, wnode *n)
     inval = (n->state == WN_OPEN || rc == 0) && !journaled;
     if (rc && n->state == WN_OPEN)
         wn_unlist(n); /* as for a refusal */
-    if (rc && rc != -EINVAL && rc != -ENOMEM && n->state == WN_NEW)
+    if (rc && rc != -EINVAL && rc != -ENOMEM && rc != -EBUSY && n->state == WN_NEW)
         n->maybe_sent = true;
     if (rc == 0) {
         if (!n->gone) {

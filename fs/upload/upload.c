@@ -2,11 +2,13 @@
 #include "upload.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache_write.h"
+#include "conflicts.h"
 #include "errlog.h"
 #include "errmap.h"
 #include "log.h"
@@ -116,6 +118,52 @@ static char *member_key(const cf_json *value, const char *field)
     return NULL;
 }
 
+/* The line of a where a and b first differ, without its leading blanks, cut to fit out
+ * (the message names each version by it). */
+static void first_difference(const char *a, size_t alen, const char *b, size_t blen, char *out,
+                             size_t outsz)
+{
+    size_t i = 0, start, n = 0;
+
+    while (i < alen && i < blen && a[i] == b[i])
+        i++;
+    start = i;
+    while (start > 0 && a[start - 1] != '\n')
+        start--;
+    while (start + n < alen && a[start + n] != '\n' && n + 1 < outsz)
+        n++;
+    while (n > 0 && (a[start] == ' ' || a[start] == '\t')) {
+        start++;
+        n--;
+    }
+    memcpy(out, a + start, n);
+    out[n] = '\0';
+}
+
+/* A save of a record changed on the server since this mount read it: refused, nothing
+ * sent; the text is kept under .clappfs/conflicts and both versions are named. */
+static int refuse_conflict(const wpath *w, const char *data, size_t len, const lru_item *theirs)
+{
+    char msg[2048], mine_line[64], their_line[64], kept[NAME_MAX + 1];
+    int rc = conflicts_put(w->self.app, w->self.coll, w->self.name, data, len, kept,
+                           sizeof kept);
+
+    first_difference(data, len, theirs->data, theirs->len, mine_line, sizeof mine_line);
+    first_difference(theirs->data, theirs->len, data, len, their_line, sizeof their_line);
+    snprintf(msg, sizeof msg,
+             "changed on the server since this mount read it; not saved: the server's version "
+             "(%zu bytes, checksum %016llx: \"%s\") is kept, this one (%zu bytes, checksum "
+             "%016llx: \"%s\") is in .clappfs/%s/%s/%s/%s%s",
+             theirs->len, (unsigned long long)render_checksum(theirs->data, theirs->len),
+             their_line, len, (unsigned long long)render_checksum(data, len), mine_line,
+             CONFLICTS_NAME, w->self.app, w->self.coll, rc ? w->self.name : kept,
+             rc ? " (not kept: out of memory)" : "");
+    log_error("%s: %s", w->path + 1, msg);
+    errlog_add_note("save", w->path, EBUSY, msg);
+    snprintf(last_failure, sizeof last_failure, "%.1399s", msg);
+    return -EBUSY;
+}
+
 static int save_record(fs_ctx *x, const wpath *w, const char *data, size_t len, bool exists,
                        cache_attr *attr)
 {
@@ -134,6 +182,20 @@ static int save_record(fs_ctx *x, const wpath *w, const char *data, size_t len, 
         if (err.kind != CF_OK)
             rc = failed("not saved", w->path, &err);
         goto out;
+    }
+    if (exists && !x->overwrite) {
+        /* Close-to-open: the version a reader got here must still be the server's. */
+        lru_item *theirs = NULL;
+        bool gone = false;
+        rc = cache_record_verify(x->cache, app, slug, w->name, key, &gone, &theirs, &err);
+        if (rc == -EBUSY)
+            rc = refuse_conflict(w, data, len, theirs);
+        else if (rc && err.kind != CF_OK)
+            rc = failed("not saved", w->path, &err);
+        lru_item_unref(theirs);
+        if (rc)
+            goto out;
+        exists = !gone; /* deleted meanwhile: made again */
     }
     quoted = wbuf_quote(key);
     rc = quoted ? make_body(data, len, "_id", quoted, NULL, NULL, &rec) : -ENOMEM;

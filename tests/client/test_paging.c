@@ -372,6 +372,61 @@ static void test_ordered(void)
     emu_faults(&E, "{\"latency_ms\":0}");
 }
 
+/* A part of a listing: pages from an offset, a number of them at most. */
+static void test_range(void)
+{
+    ordered_reading o = {0};
+    cf_read_opts opts = {.ordered = true, .first = 500, .max_pages = 1};
+    cf_config cfg;
+    cf_client *c;
+    cf_error err;
+    size_t total = 0;
+    json_object *st;
+
+    emu_reset(&E);
+    emu_config(&E, &cfg);
+    cfg.page_size = 100;
+    c = emu_client(&cfg);
+    o.next_offset = 500;
+    CHECK_INT(cf_read_collection_opts(c, "app", "c", &opts, on_ordered_page, &o, &total, &err), 0);
+    CHECK_INT(total, N_RECORDS); /* what that page says */
+    CHECK_INT(o.pages, 1);
+    CHECK_INT(o.records, 100);
+    CHECK_INT(o.out_of_order, 0);
+    st = emu_stats(&E);
+    CHECK_INT(emu_stat(st, READ_KEY), 1);
+    json_object_put(st);
+
+    /* Three pages from 2200: two (the last one short), then the end. */
+    memset(&o, 0, sizeof o);
+    o.next_offset = 2200;
+    opts.first = 2200;
+    opts.max_pages = 3;
+    emu_reset(&E);
+    CHECK_INT(cf_read_collection_opts(c, "app", "c", &opts, on_ordered_page, &o, &total, &err), 0);
+    CHECK_INT(o.pages, 2);
+    CHECK_INT(o.records, N_RECORDS - 2200);
+    /* Four from 0: four pages, not the whole collection. */
+    memset(&o, 0, sizeof o);
+    opts.first = 0;
+    opts.max_pages = 4;
+    emu_reset(&E);
+    CHECK_INT(cf_read_collection_opts(c, "app", "c", &opts, on_ordered_page, &o, &total, &err), 0);
+    CHECK_INT(o.pages, 4);
+    CHECK_INT(o.records, 400);
+    st = emu_stats(&E);
+    CHECK_INT(emu_stat(st, READ_KEY), 4);
+    json_object_put(st);
+    /* Past the end: an empty page, no failure. */
+    memset(&o, 0, sizeof o);
+    opts.first = 5000;
+    opts.max_pages = 1;
+    o.next_offset = 5000;
+    CHECK_INT(cf_read_collection_opts(c, "app", "c", &opts, on_ordered_page, &o, &total, &err), 0);
+    CHECK_INT(o.records, 0);
+    cf_client_free(c);
+}
+
 int main(void)
 {
     const char *args[] = {"--generate", "app/c:2345", "--generate", "app/empty:0", NULL};
@@ -387,6 +442,7 @@ int main(void)
     test_failed_page();
     test_short_tokens();
     test_ordered();
+    test_range();
     emu_stop(&E);
     cf_global_cleanup();
     return check_done();

@@ -196,8 +196,10 @@ static inline void fake_setup(int nrec, int page_size)
 
 static inline cache *make_cache(double ttl, size_t budget)
 {
-    cache_source src = {NULL, f_list, f_version, f_read, f_get};
-    cache_config cfg = {ttl, budget, 1600000000, fake_mono, fake_wall, NULL, 0, NULL, NULL};
+    cache_source src = {.list = f_list, .version = f_version, .read_collection = f_read,
+                        .record_get = f_get};
+    cache_config cfg = {.ttl = ttl, .content_budget = budget, .mount_time = 1600000000,
+                        .mono = fake_mono, .wall = fake_wall};
     cache *c = NULL;
     EXPECT_RC(cache_new(&cfg, &src, &c), 0);
     return c;

@@ -247,7 +247,8 @@ static void test_ttl_and_times(void)
  * were made as a listing has pages (here 1234 / 100 = 13); then one listing again. */
 static void test_relist_after_expiry(void)
 {
-    cache_source src = {NULL, f_list, f_version, f_read, f_get};
+    cache_source src = {.list = f_list, .version = f_version, .read_collection = f_read,
+                        .record_get = f_get};
     cache_config cfg = {.ttl = 2, .content_budget = 64 << 20, .mount_time = 1600000000,
                         .mono = fake_mono, .wall = fake_wall, .page_size = 100};
     cache *c = NULL;
@@ -387,7 +388,8 @@ static size_t fake_resident(void)
  * is in it, down to 1/16 of the budget; a size that cannot be read (0) changes nothing. */
 static void test_budget_follows_memory(void)
 {
-    cache_source src = {NULL, f_list, f_version, f_read, f_get};
+    cache_source src = {.list = f_list, .version = f_version, .read_collection = f_read,
+                        .record_get = f_get};
     cache_config cfg = {.ttl = 30, .mount_time = 1600000000, .mono = fake_mono,
                         .wall = fake_wall, .resident_bytes = fake_resident};
     cache *c = NULL;

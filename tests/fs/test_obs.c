@@ -12,6 +12,7 @@
 
 #include "cache.h"
 #include "check.h"
+#include "conflicts.h"
 #include "control.h"
 #include "errlog.h"
 #include "layout.h"
@@ -158,7 +159,8 @@ static int f_get(void *ud, const char *app, const char *slug, const char *id, cf
 
 static cache *make_cache(double ttl)
 {
-    cache_source src = {NULL, f_list, f_version, f_read, f_get};
+    cache_source src = {.list = f_list, .version = f_version, .read_collection = f_read,
+                        .record_get = f_get};
     cache_config cfg;
     cache *c = NULL;
     memset(&cfg, 0, sizeof cfg);
@@ -692,17 +694,58 @@ static void test_control(void)
     EXPECT_RC(ops->read("/.clappfs/refresh", buf, sizeof buf, 0, &fi), 0);
     EXPECT_RC(ops->release("/.clappfs/refresh", &fi), 0);
 
-    /* The directory lists its three files; other directories are the file system's. */
+    /* The directory lists its three files and conflicts/; other directories are the file
+     * system's. */
     memset(&fi, 0, sizeof fi);
     EXPECT_RC(ops->opendir("/.clappfs", &fi), 0);
     EXPECT_RC(ops->readdir("/.clappfs", NULL, count_filler, 0, &fi, 0), 0);
-    CHECK_INT(fill_count, 5);
-    CHECK(strcmp(fill_names, ". .. errors refresh stats ") == 0);
+    CHECK_INT(fill_count, 6);
+    CHECK(strcmp(fill_names, ". .. conflicts errors refresh stats ") == 0);
     fill_count = 0;
     EXPECT_RC(ops->readdir(NULL, NULL, count_filler, 3, &fi, 0), 0);
-    CHECK_INT(fill_count, 2);
+    CHECK_INT(fill_count, 3);
     EXPECT_RC(ops->releasedir("/.clappfs", &fi), 0);
     EXPECT_RC(ops->opendir("/.clappfs/stats", &fi), -ENOTDIR);
+
+    /* conflicts/: texts of refused saves, read, listed and removed; nothing else. */
+    {
+        char kept[64];
+        CHECK_INT(conflicts_put("a", "c", "x.json", "{\"v\": 1}", 8, kept, sizeof kept), 0);
+        CHECK(strcmp(kept, "x.json") == 0);
+        CHECK_INT(conflicts_put("a", "c", "x.json", "{\"v\": 1}", 8, kept, sizeof kept), 0);
+        CHECK(strcmp(kept, "x.json") == 0); /* the same text: the same file */
+        CHECK_INT(conflicts_put("a", "c", "x.json", "{\"v\": 22}", 9, kept, sizeof kept), 0);
+        CHECK(strcmp(kept, "x.2.json") == 0); /* another text: kept beside it */
+        EXPECT_RC(ops->getattr("/.clappfs/conflicts/a/c", &st, NULL), 0);
+        CHECK(S_ISDIR(st.st_mode));
+        EXPECT_RC(ops->getattr("/.clappfs/conflicts/a/c/x.2.json", &st, NULL), 0);
+        CHECK(S_ISREG(st.st_mode) && st.st_size == 9 && (st.st_mode & 0777) == 0644);
+        memset(&fi, 0, sizeof fi);
+        EXPECT_RC(ops->opendir("/.clappfs/conflicts/a/c", &fi), 0);
+        fill_count = 0;
+        fill_names[0] = '\0';
+        EXPECT_RC(ops->readdir("/.clappfs/conflicts/a/c", NULL, count_filler, 0, &fi, 0), 0);
+        CHECK(strcmp(fill_names, ". .. x.2.json x.json ") == 0);
+        EXPECT_RC(ops->releasedir("/.clappfs/conflicts/a/c", &fi), 0);
+        memset(&fi, 0, sizeof fi);
+        fi.flags = O_RDONLY;
+        EXPECT_RC(ops->open("/.clappfs/conflicts/a/c/x.json", &fi), 0);
+        EXPECT_RC(ops->read("/.clappfs/conflicts/a/c/x.json", buf, sizeof buf, 0, &fi), 8);
+        CHECK(memcmp(buf, "{\"v\": 1}", 8) == 0);
+        EXPECT_RC(ops->release("/.clappfs/conflicts/a/c/x.json", &fi), 0);
+        fi.flags = O_WRONLY;
+        EXPECT_RC(ops->open("/.clappfs/conflicts/a/c/x.json", &fi), -EACCES);
+        EXPECT_RC(ops->create("/.clappfs/conflicts/a/c/y.json", 0644, &fi), -EACCES);
+        EXPECT_RC(ops->rmdir("/.clappfs/conflicts/a/c"), -ENOTEMPTY);
+        EXPECT_RC(ops->unlink("/.clappfs/conflicts/a/c/x.json"), 0);
+        EXPECT_RC(ops->unlink("/.clappfs/conflicts/a/c/x.json"), -ENOENT);
+        EXPECT_RC(ops->unlink("/.clappfs/conflicts/a/c/x.2.json"), 0);
+        EXPECT_RC(ops->rmdir("/.clappfs/conflicts/a/c"), 0);
+        EXPECT_RC(ops->rmdir("/.clappfs/conflicts/a"), 0);
+        EXPECT_RC(ops->getattr("/.clappfs/conflicts/a", &st, NULL), -ENOENT);
+        EXPECT_RC(ops->rmdir("/.clappfs/conflicts"), -EACCES);
+        CHECK_INT(conflicts_count(), 0);
+    }
     cache_free(c);
 }
 

@@ -56,6 +56,8 @@ static void test_defaults(void)
     CHECK_INT(o.tries, 4);
     CHECK(o.backoff == 1.0);
     CHECK_INT(o.cache_mib, 256);
+    CHECK(o.revalidate == 1.0);
+    CHECK(!o.overwrite);
     CHECK(!o.ro && !o.debug && !o.insecure && !o.foreground && !o.single_thread);
     CHECK(o.cafile == NULL && o.username == NULL && o.password == NULL);
     fs_opts_free(&o);
@@ -96,6 +98,17 @@ static void test_values(void)
     CHECK_INT(parse(&o, NULL, "-o", "cache_ttl=0", "http://h", "/mnt", NULL), 0);
     CHECK(o.cache_ttl == 0.0);
     fs_opts_free(&o);
+
+    /* revalidate: 0 means always; overwrite is a flag; neither reaches libfuse. */
+    CHECK_INT(parse(&o, NULL, "-o", "revalidate=0,overwrite", "http://h", "/mnt", NULL), 0);
+    CHECK(o.revalidate == 0.0);
+    CHECK(o.overwrite);
+    CHECK(!has_arg(&o, "revalidate"));
+    CHECK(!has_arg(&o, "overwrite"));
+    fs_opts_free(&o);
+    CHECK_INT(parse(&o, NULL, "-o", "revalidate=2.5", "http://h", "/mnt", NULL), 0);
+    CHECK(o.revalidate == 2.5 && !o.overwrite);
+    fs_opts_free(&o);
 }
 
 static void test_errors(void)
@@ -117,7 +130,8 @@ static void test_errors(void)
     fs_opts_free(&o);
     const char *bad[] = {"cache_ttl=-1", "cache_ttl=abc", "page_size=0", "page_size=1x",
                          "workers=0", "timeout=0", "tries=0", "backoff=-2", "cache_size=-1",
-                         "cafile=", "username="};
+                         "cafile=", "username=", "revalidate=-1", "revalidate=x",
+                         "revalidate="};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_MSG(parse(&o, NULL, "http://h", "/mnt", "-o", bad[i], NULL) == -1, "%s", bad[i]);
         fs_opts_free(&o);
@@ -244,8 +258,28 @@ static void test_credentials_env(void)
     fs_opts_free(&o);
 }
 
+/* --help names every clappfs option with its default. */
+static void test_usage(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fs_opts_usage(f, "clappfs");
+    fclose(f);
+    CHECK(strstr(text, "-o revalidate=SECONDS") != NULL);
+    CHECK(strstr(text, "(1; 0: always)") != NULL);
+    CHECK(strstr(text, "-o overwrite") != NULL);
+    CHECK(strstr(text, "-o cache_ttl=SECONDS") != NULL);
+    free(text);
+}
+
 int main(void)
 {
+    test_usage();
     test_defaults();
     test_values();
     test_errors();

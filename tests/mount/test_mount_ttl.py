@@ -1,5 +1,7 @@
 """cache_ttl: a change made through the API (as another client) shows through the mount
-after the TTL (cache_ttl=2) or at once (cache_ttl=0)."""
+after the TTL (cache_ttl=2) or at once (cache_ttl=0). The mounts with a TTL set
+revalidate longer than it, so that the TTL alone decides: close-to-open revalidation
+(-o revalidate, 1 s by default) is test_consistency_revalidate.py's."""
 import os
 import subprocess
 import time
@@ -67,7 +69,7 @@ def poll(fn, want, limit):
 
 
 def test_ttl_2_change_is_visible_after_the_ttl(emu, mount_factory):
-    m = mount_factory(emu, "cache_ttl=2")
+    m = mount_factory(emu, "cache_ttl=2", "revalidate=60")
     rid, rec = record(emu, 3)
     path = m.p("apps", APP, COLL, jt.escape_name(rid) + ".json")
     old = cat(path)
@@ -82,7 +84,7 @@ def test_ttl_2_change_is_visible_after_the_ttl(emu, mount_factory):
 
 
 def test_ttl_2_new_record_is_listed_after_the_ttl(emu, mount_factory):
-    m = mount_factory(emu, "cache_ttl=2")
+    m = mount_factory(emu, "cache_ttl=2", "revalidate=60")
     base = m.p("apps", APP, COLL)
     before = ls(base)
     filled = time.monotonic()
@@ -121,8 +123,9 @@ def test_ttl_0_created_and_deleted_records_show_at_once(emu, mount_factory):
 
 
 def test_default_ttl_keeps_what_was_read(emu, mount_factory):
-    """Without cache_ttl (30 s by default) a change is not fetched at once."""
-    m = mount_factory(emu)
+    """Without cache_ttl (30 s by default) a change is not fetched at once (when opens do
+    not revalidate sooner: with the default revalidate they do after 1 s)."""
+    m = mount_factory(emu, "revalidate=30")
     rid, rec = record(emu, 8)
     path = m.p("apps", APP, COLL, jt.escape_name(rid) + ".json")
     old = cat(path)
@@ -136,7 +139,7 @@ def test_expired_listing_read_through_is_listed_again(emu, mount_factory):
     """Reading every record of a listing that expired: a few single GETs (as many as a
     listing has pages, at least 8), then one listing again instead of a GET per file."""
     from mount_helpers import route_count
-    m = mount_factory(emu, "cache_ttl=2")
+    m = mount_factory(emu, "cache_ttl=2", "revalidate=60")
     base = m.p("apps", APP, COLL)
     names = sorted(n for n in os.listdir(base) if not n.startswith("."))
     assert len(names) > 12

@@ -45,7 +45,7 @@ def test_hidden_from_ls_shown_by_ls_a(m):
     assert ".clappfs" in every.split()
     listing = subprocess.run(["ls", "-a", m.p(".clappfs")], capture_output=True, text=True,
                              check=True).stdout.split()
-    assert listing == [".", "..", "errors", "refresh", "stats"]
+    assert listing == [".", "..", "conflicts", "errors", "refresh", "stats"]
 
 
 def test_modes_and_owner(m):
@@ -180,13 +180,14 @@ def test_read_only_apart_from_refresh(m):
     refused(os.chmod, m.p(".clappfs", "stats"), 0o666)
     refused(os.truncate, m.p(".clappfs", "stats"), 0)
     refused(os.symlink, "stats", m.p(".clappfs", "link"))
-    assert sorted(os.listdir(m.p(".clappfs"))) == ["errors", "refresh", "stats"]
+    assert sorted(os.listdir(m.p(".clappfs"))) == ["conflicts", "errors", "refresh", "stats"]
     assert read(m.p(".clappfs", "refresh")) == b""
 
 
 def test_refresh_shows_a_change_made_within_the_ttl(emulator, mount):
     emu = emulator("--demo")
-    mm = mount(emu)  # cache_ttl 30 s: without a refresh, nothing is asked again
+    # cache_ttl 30 s, opens not revalidated sooner: without a refresh, nothing is asked again
+    mm = mount(emu, "revalidate=60")
     name = records(mm)[1]
     rid = name[:-len(".json")]
     before = read(mm.p("apps", APP, COLL, name))

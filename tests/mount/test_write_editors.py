@@ -5,6 +5,9 @@ a gedit-style save, Python open('w') and tempfile + os.replace, shell > and >>.
 
 Each test gets a collection of its own (made through the API before the mount starts)
 and a mount with a long TTL, so the counters show the save's requests and nothing else.
+The mounts revalidate no sooner than the TTL: with the default (1 s), an open of a record
+read more than a second before adds a GET, and so does the save of it (the conflict
+check); test_consistency_*.py count those.
 """
 import itertools
 import json
@@ -88,7 +91,7 @@ def work(emu, mount, request):
     for i in range(5):
         status, text = emu.api("POST", f"/api/item/{APP}/{slug}", {"data": record(i)})
         assert status == 200, text
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     w = Work(emu, m, slug)
     # Warm the cache: the collection listed and every record's content known.
     for name in w.names():

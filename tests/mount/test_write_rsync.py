@@ -1,6 +1,8 @@
 """rsync through the mount: a collection out and back (same _ids, byte-identical files, a
 second rsync that copies nothing either way), and a whole app from one emulator's mount to
-another's."""
+another's. The mounts revalidate no sooner than their TTL, so the counts are the copies'
+alone; a restore after a change on the server, and what the close-to-open checks cost,
+are test_consistency_revalidate.py's."""
 import filecmp
 import json
 import os
@@ -53,7 +55,7 @@ def stored_ids(emu, app, slug):
 def test_round_trip_of_a_collection(emulator, mount, tmp_path):
     need("rsync")
     emu = emulator("--demo", "--generate", f"{APP}/gen:120")
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     coll = m.p("apps", APP, "gen") + "/"
     out = str(tmp_path / "out") + "/"
     ids = stored_ids(emu, APP, "gen")
@@ -96,8 +98,8 @@ def test_rsync_of_an_app_between_two_servers(emulator, mount, tmp_path):
     need("rsync")
     src_emu = emulator("--demo", "--generate", f"{APP}/gen:60")
     dst_emu = emulator()
-    src = mount(src_emu, "cache_ttl=300")
-    dst = mount(dst_emu, "cache_ttl=300")
+    src = mount(src_emu, "cache_ttl=300", "revalidate=300")
+    dst = mount(dst_emu, "cache_ttl=300", "revalidate=300")
     assert APP not in os.listdir(dst.p("apps"))
 
     run(["rsync", "-a", src.p("apps", APP), dst.p("apps") + "/"])
@@ -134,7 +136,7 @@ def test_rsync_of_local_files_twice_copies_once(emulator, mount, tmp_path):
     would copy it again, one update each time.)"""
     need("rsync")
     emu = emulator("--demo")
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     src = tmp_path / "new-coll"
     src.mkdir()
     for i in range(20):
