@@ -406,7 +406,8 @@ void cache_forget_record(cache *c, const char *app, const char *slug, const char
         s->complete = false;
         if (recs_find(&s->r, name, stem_len(name), &idx) == 0) {
             recs_entry *e = &s->r.e[idx];
-            e->flags &= ~(uint32_t)(RECS_FETCHED | RECS_GONE);
+            e->flags &= ~(uint32_t)(RECS_FETCHED | RECS_GONE | RECS_READ | RECS_CONFLICT |
+                                    RECS_REPORTED);
             if (e->content) {
                 lru_remove(&c->lru, e->content);
                 e->content = NULL;

@@ -31,7 +31,10 @@ int cache_put_record(cache *c, const char *app, const char *slug, const char *na
 void cache_drop_record(cache *c, const char *app, const char *slug, const char *name);
 /* A save or delete of the record failed after its request may have reached the server
  * (a timeout, a 5xx, an answer that could not be read): what the cache holds of it is not
- * trusted any more; the next look at it asks the server. */
+ * trusted any more; the next look at it asks the server. The version a reader got is
+ * forgotten too: the server may hold this mount's own text, which a conflict check could
+ * not tell from another client's, so the next save is not checked until a reader gets the
+ * record again (cache_record_verify). */
 void cache_forget_record(cache *c, const char *app, const char *slug, const char *name);
 
 /* Before an update of record `name` (file name, suffix included; key its _id), unless
