@@ -243,3 +243,28 @@ def test_async_backlog_of_new_records_goes_in_batches(emulator, mount, tmp_path)
     assert len(recs) == n
     for name in sorted(os.listdir(src)):
         assert recs[name[:-5]] == json.loads((src / name).read_text()), name
+
+
+def test_async_batches_are_pipelined(emulator, mount, tmp_path):
+    """A backlog of new records drains at the server's rate: with a slow append route,
+    several batches (dataframe appends) are in flight at once, up to `workers`."""
+    emu = emulator("--generate", "pipe/base:1")
+    env = journal_env(tmp_path)
+    n = 600
+    src = make_sources(tmp_path, n)
+    m = mount(emu, *FAST, "workers=4", env=env)
+    d = m.p("apps", "pipe", "imp")
+    os.mkdir(d)
+    os.listdir(d)  # known empty: every name is a create
+    emu.faults({"latency_ms": 200, "fail_routes": ["/api/dataframe"]})
+    emu.reset()
+    r = subprocess.run(f"cp {src}/*.json {d}", shell=True, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    wait_settled(m, timeout=120)
+    st = emu.stats()
+    route = "POST /api/dataframe/{app}/{slug}"
+    assert st["routes"].get(route, 0) >= 2, st["routes"]
+    assert 1 < st["route_max_concurrency"][route] <= 4, st
+    unmount_drained(m)
+    assert len(stored(emu, "pipe", "imp")) == n
