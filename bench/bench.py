@@ -32,6 +32,7 @@ from harness import (  # noqa: F401 (the scenarios use most of them)
     split_pages,
 )
 from scenarios import Bench
+from chart import write_svg
 
 
 
@@ -153,7 +154,7 @@ def parse_args(argv):
     p.add_argument("--skip-million", action="store_true",
                    help="leave out scenario 6 (the million-record listing)")
     p.add_argument("--only", action="append", choices=["list", "backup", "import", "grep",
-                                                       "memory"],
+                                                       "memory", "new"],
                    help="run only this scenario (repeatable; list covers 1 and 2)")
     p.add_argument("--build", default="build-bench",
                    help="build directory (default build-bench, release)")
@@ -271,6 +272,11 @@ def main(argv):
                                     "curl_mode": args.curl_mode, "latency_ms": args.latency_ms},
                        "rows": bench.rows, "failures": bench.failures}, f, indent=2)
         log("results written to %s" % out)
+        chart = os.path.splitext(out)[0] + ".svg"
+        write_svg(bench.rows, chart, "clappfs benchmark, %s%s (%d run%s each)"
+                  % (time.strftime("%Y-%m-%d", time.localtime(started)),
+                     ", --quick" if args.quick else "", args.runs, "" if args.runs == 1 else "s"))
+        log("chart written to %s" % chart)
     except OSError as exc:
         log("bench: could not write %s: %s" % (out, exc))
     return status
