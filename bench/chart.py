@@ -5,7 +5,7 @@ from xml.sax.saxutils import escape
 ROW_H = 34
 BAR_H = 12
 LEFT = 300
-WIDTH = 1150
+WIDTH = 1200
 PLOT_W = 470
 COLORS = {"clappfs": "#2f6db5", "baseline": "#b0b0b0"}
 RESULT_COLORS = {"PASS": "#1a7f37", "MISS": "#cf222e", "FAILED": "#cf222e"}
@@ -38,7 +38,7 @@ def render_svg(rows, title):
         out.append('<text x="%d" y="45">%s</text>' % (x + 16, label))
         x += 100
     out.append('<text x="%d" y="45" fill="#555">ratio, target result</text>'
-               % (LEFT + PLOT_W + 20))
+               % (LEFT + PLOT_W + 60))
     for i, row in enumerate(rows):
         y = 62 + ROW_H * i
         t, b = _times(row)
@@ -60,7 +60,7 @@ def render_svg(rows, title):
         detail = " (%s)" % row["target_detail"] if row.get("target_detail") else ""
         out.append('<text x="%d" y="%d">%s&#160;&#160;<tspan fill="#555">%s</tspan>&#160;&#160;'
                    '<tspan fill="%s" font-weight="bold">%s</tspan>%s</text>'
-                   % (LEFT + PLOT_W + 20, y + 16, ratio, escape(row.get("target") or "-"),
+                   % (LEFT + PLOT_W + 60, y + 16, ratio, escape(row.get("target") or "-"),
                       RESULT_COLORS.get(result, "#333"), escape(result), escape(detail)))
     out.append('<line x1="%d" y1="56" x2="%d" y2="%d" stroke="#888"/>'
                % (LEFT, LEFT, 62 + ROW_H * len(rows)))
