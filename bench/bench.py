@@ -32,6 +32,7 @@ from harness import (  # noqa: F401 (the scenarios use most of them)
     split_pages,
 )
 from scenarios import Bench
+from chart import write_svg
 
 
 
@@ -153,7 +154,7 @@ def parse_args(argv):
     p.add_argument("--skip-million", action="store_true",
                    help="leave out scenario 6 (the million-record listing)")
     p.add_argument("--only", action="append", choices=["list", "backup", "import", "grep",
-                                                       "memory", "writers", "revalidate"],
+                                                       "memory", "writers", "revalidate", "new"],
                    help="run only this scenario (repeatable; list covers 1 and 2)")
     p.add_argument("--build", default="build-bench",
                    help="build directory (default build-bench, release)")
@@ -184,6 +185,17 @@ def parse_args(argv):
     return args
 
 
+def chart_title(results):
+    """The chart's title: when, which commit, the settings and the load of a run."""
+    st, m = results.get("settings", {}), results.get("machine", {})
+    runs = st.get("runs", 1)
+    return "clappfs benchmark, %s, commit %s%s%s, %d run%s each, load %s" % (
+        results.get("started", "?")[:10], m.get("commit", "?"),
+        ", --quick" if st.get("quick") else "",
+        ", latency %d ms" % st["latency_ms"] if st.get("latency_ms") else "",
+        runs, "" if runs == 1 else "s", (m.get("loadavg") or "?").split()[0])
+
+
 def _on_signal(signum, frame):
     raise Interrupted("signal %d" % signum)
 
@@ -193,6 +205,13 @@ def main(argv):
         if len(argv) != 3:
             raise SystemExit("usage: bench.py split PAGEDIR DEST")
         split_pages(argv[1], argv[2])
+        return 0
+    if argv[:1] == ["chart"]:          # a chart again from a run's JSON
+        if len(argv) != 3:
+            raise SystemExit("usage: bench.py chart RESULTS.json OUT.svg")
+        with open(argv[1]) as f:
+            results = json.load(f)
+        write_svg(results["rows"], argv[2], chart_title(results))
         return 0
     args = parse_args(argv)
     preflight()
@@ -271,6 +290,10 @@ def main(argv):
                                     "curl_mode": args.curl_mode, "latency_ms": args.latency_ms},
                        "rows": bench.rows, "failures": bench.failures}, f, indent=2)
         log("results written to %s" % out)
+        chart = os.path.splitext(out)[0] + ".svg"
+        with open(out) as f:
+            write_svg(bench.rows, chart, chart_title(json.load(f)))
+        log("chart written to %s" % chart)
     except OSError as exc:
         log("bench: could not write %s: %s" % (out, exc))
     return status

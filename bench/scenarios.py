@@ -45,6 +45,7 @@ class Bench:
         self.n_big = 100000 // scale
         self.n_import = 10000 // scale
         self.n_million = 1000000 // scale
+        self.n_new = 1000 // scale
         self.coll_big = "c%d" % self.n_big
         self.coll_million = "c%d" % self.n_million
         self.timeout = args.timeout
@@ -409,6 +410,75 @@ class Bench:
         else:
             row["target"] = ">=4x faster than sync"
 
+    def scenario_new_files(self):
+        """9. cp of new files into a collection not listed before: requests counted."""
+        n = self.n_new
+        src, bodies = self.path("new-src"), self.path("new-bodies")
+        os.makedirs(src)
+        os.makedirs(bodies)
+        for name in sorted(os.listdir(self.import_src))[:n]:
+            shutil.copyfile(os.path.join(self.import_src, name), os.path.join(src, name))
+            shutil.copyfile(os.path.join(self.import_bodies, name), os.path.join(bodies, name))
+        cfg = self.path("new.cfg")
+        count = self.curl.create_config(IMPORT_COLL, bodies, cfg)
+        pages = 1  # the collection is empty before each run: its listing is one page
+        limit = n + pages
+        runs, base = [], []
+        err = None
+        for i in range(self.args.runs):
+            r = {}
+            if self.emu.count(IMPORT_COLL):
+                self.emu.empty(IMPORT_COLL)
+            try:
+                m = self.mount()
+                try:
+                    d = m.p("apps", APP, IMPORT_COLL)
+                    os.stat(d)  # the directory is known before the clock; its records are not
+                    self.emu.reset()
+                    cpu0 = m.cpu_seconds()
+                    t, rc, e = run_timed("find %s -maxdepth 1 -name '*.json' -print0 | "
+                                         "xargs -0 cp -t %s" % (shlex.quote(src), shlex.quote(d)),
+                                         self.timeout)
+                    r = {"time": t, **self.counted(),
+                         "daemon_cpu_s": stats_delta(m.cpu_seconds(), cpu0)}
+                    if rc != 0:
+                        if any(x in e for x in NOT_IMPLEMENTED_TEXTS):
+                            raise NotAvailable("n/a (writes not implemented)")
+                        raise Failed("`cp -t %s` of %d new files: expected exit 0, got %d; "
+                                     "stderr: %s" % (d, n, rc, tail(e, 400)))
+                    stored = self.emu.count(IMPORT_COLL)
+                    if stored != n:
+                        raise Failed("`cp -t %s` of %d new files: expected %d records, got %d"
+                                     % (d, n, n, stored))
+                finally:
+                    m.unmount()
+            except NotAvailable as exc:
+                err = str(exc)
+                break
+            except Failed as exc:
+                self.note_failure("new files", str(exc))
+                err = str(exc)
+                r = {}
+            if r:
+                runs.append(r)
+            self.emu.empty(IMPORT_COLL)
+            self.emu.reset()
+            t0 = time.monotonic()
+            self.curl.create(cfg, count, False)
+            base.append({"time": time.monotonic() - t0, "requests": self.requests()})
+            self.emu.empty(IMPORT_COLL)
+            log("  run %d/%d: cp of %d new files %s (%s req: %s), curl sequential %s"
+                % (i + 1, self.args.runs, n, fmt_s(r.get("time")), r.get("requests", "-"),
+                   ", ".join("%s %d" % (k, v) for k, v in sorted((r.get("routes") or {}).items())
+                             if v) or "-", fmt_s(base[-1]["time"])))
+        row = self.add_row("9. cp of new files, unlisted coll.", n, runs, base,
+                           error=err if not runs else None,
+                           extra={"baseline": "curl, one create per file, sequential"})
+        row["target"] = "<= %d requests" % limit
+        if row["requests"] is not None:
+            row["result"] = "PASS" if row["requests"] <= limit else "MISS"
+            row["target_detail"] = "%d requests" % row["requests"]
+
     def scenario_grep(self):
         """5. grep -r for one record's value, warm (after a listing)."""
         coll = self.coll_big
@@ -601,7 +671,9 @@ class Bench:
                 ("writers", "7. parallel writers to different records",
                  lambda: scenario_writers(self)),
                 ("revalidate", "8. close-to-open revalidation: extra requests",
-                 self.scenario_revalidate)]
+                 self.scenario_revalidate),
+                ("new", "9. cp of new files into a collection not listed before",
+                 self.scenario_new_files)]
         for key, title, fn in plan:
             if not self.wants(key):
                 continue

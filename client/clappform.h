@@ -179,7 +179,9 @@ typedef struct cf_config {
     const char *password;  /* copied; the caller may wipe its own copy after cf_client_new */
     int workers;           /* parallel requests of one paged read; default 8 */
     int page_size;         /* records asked for per page; default 500 */
-    int tries;             /* tries in all for a retryable failure; default 4 */
+    int tries;             /* tries in all for a retryable failure; default 4; twice as
+                            * many for 502/503/504 while the server is flaky (a request
+                            * got one and then succeeded, less than a minute ago) */
     long timeout_ms;       /* per try; default 10000 */
     long backoff_ms;       /* first pause between tries, doubling up to 30 s (or itself
                             * when larger); default 1000 */

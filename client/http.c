@@ -413,6 +413,24 @@ static struct curl_slist *make_headers(const cfi_call *call, const char *auth)
     return list;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The tries a request may take in all, its last try having failed with an answer of
+ * `status` (answered) or without an answer: twice c->tries for a 502/503/504 while the
+ * server is flaky (CFI_FLAKY_MS), else c->tries. */
+static int tries_allowed(cf_client *c, long status, bool answered)
+{
+    if (answered && (status == 502 || status == 503 || status == 504) &&
+        mono_ms() < __atomic_load_n(&c->flaky_until_ms, __ATOMIC_RELAXED))
+        return 2 * c->tries;
+    return c->tries;
+}
+
 int cfi_call_run(cf_client *c, const cfi_call *call, cfi_reply *reply, cf_error *err)
 {
     cf_error try_err;
@@ -420,8 +438,8 @@ int cfi_call_run(cf_client *c, const cfi_call *call, cfi_reply *reply, cf_error 
     char *url = NULL, *auth = NULL;
     struct curl_slist *headers = NULL;
     uint64_t gen = 0;
-    bool relogged = false, maybe_sent;
-    int tries = 0, number = 0, rc = -1;
+    bool relogged = false, maybe_sent, got_5xx = false;
+    int tries = 0, number = 0, rc = -1, allowed;
     cfi_buf ub = {0};
     attempt *a = NULL;
 
@@ -466,6 +484,8 @@ int cfi_call_run(cf_client *c, const cfi_call *call, cfi_reply *reply, cf_error 
         reply->status = a->code == CURLE_OK ? a->status : 0;
         switch (judge(c, call, relogged, a, &reply->env, &maybe_sent, &try_err)) {
         case DONE:
+            if (got_5xx) /* scattered failures: the next ones may take more tries */
+                __atomic_store_n(&c->flaky_until_ms, mono_ms() + CFI_FLAKY_MS, __ATOMIC_RELAXED);
             rc = 0;
             goto cleanup;
         case RELOGIN:
@@ -479,13 +499,16 @@ int cfi_call_run(cf_client *c, const cfi_call *call, cfi_reply *reply, cf_error 
         case RETRY:
             if (maybe_sent)
                 reply->unanswered++;
-            if (tries >= c->tries)
+            if (a->code == CURLE_OK)
+                got_5xx = true; /* RETRY of an answer: a 502/503/504 */
+            allowed = tries_allowed(c, a->status, a->code == CURLE_OK);
+            if (tries >= allowed)
                 goto failed;
             {
                 char what[300];
                 describe(&try_err, what, sizeof what);
                 CFI_LOG(c, CF_LOG_WARNING, "retrying %s %s after %s (try %d of %d)", call->method,
-                        call->path, what, tries + 1, c->tries);
+                        call->path, what, tries + 1, allowed);
                 pause_ms(call, cfi_backoff_pause(c->backoff_ms, tries));
             }
             continue;

@@ -57,6 +57,10 @@ struct cf_client {
     cf_error login_err;
 
     cf_stats stats; /* every field updated with __atomic builtins */
+    /* Monotonic milliseconds until which the server counts as flaky rather than down: a
+     * request that got a 502/503/504 and then succeeded on a later try ended less than
+     * CFI_FLAKY_MS before (http.c; __atomic). */
+    int64_t flaky_until_ms;
 };
 
 /* ---- error.c ------------------------------------------------------------ */
@@ -118,6 +122,14 @@ void cfi_log(const cf_client *c, int level, const char *file, int line, const ch
  * most CFI_BACKOFF_CAP_MS (or backoff_ms itself when that is larger), so that many tries
  * keep asking at a steady pace rather than sleeping for hours. */
 #define CFI_BACKOFF_CAP_MS 30000L
+/* A 502/503/504 answer while the server is flaky (some request of the client got one and
+ * then succeeded on a later try, less than this long ago) may be tried up to twice
+ * `tries` in all: the failures are scattered, not an outage, and a run of `tries` of them
+ * in a row is bound to happen in a long series of requests (at 15% and 4 tries, one in
+ * about 2,000 requests: a cp of 1,000 files fails a file 4 runs in 10). Timeouts and
+ * network failures, and a server that has not recovered from a failure within
+ * CFI_FLAKY_MS, still stop at `tries`. */
+#define CFI_FLAKY_MS 60000L
 long cfi_backoff_pause(long backoff_ms, int n);
 
 typedef struct cfi_buf {

@@ -172,6 +172,38 @@ static void count_stale_get(cache *c, cstore *s, bool reader)
     s->stale_gets++;
 }
 
+/* Names asked alone in a collection without a fresh complete listing, that the server
+ * did not have: a bulk copy into it (cp, tar -x, rsync) asks for each new name before it
+ * creates it. After the first such miss within one TTL, the next unknown name lists the
+ * collection instead of asking for itself, when the listing takes at most RELIST_MIN
+ * pages (the first page tells; a larger one stops there and its number of pages is
+ * kept); a larger collection is listed once as many names missed as its listing has
+ * pages. From then on, within the TTL, every new name is known absent without a request.
+ * Under the lock. */
+static void count_miss(cache *c, cstore *s)
+{
+    double now = cache_mono(c);
+
+    if (s->complete && cache_is_fresh(c, s->listed))
+        return;
+    if (s->misses == 0 || now - s->misses_since >= c->cfg.ttl) {
+        s->misses = 0;
+        s->misses_since = now;
+    }
+    s->misses++;
+}
+
+/* 0: no listing due; else the most pages the listing may take (UINT32_MAX: any). */
+static uint32_t misses_list_due(cache *c, const cstore *s)
+{
+    if (!s || c->cfg.ttl <= 0 || s->complete || s->misses == 0 ||
+        cache_mono(c) - s->misses_since >= c->cfg.ttl)
+        return 0;
+    if (s->pages == 0)
+        return RELIST_MIN;
+    return s->misses >= s->pages ? UINT32_MAX : 0;
+}
+
 static bool relist_due(cache *c, const cstore *s, bool reader)
 {
     size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500;
@@ -256,8 +288,9 @@ fetch:
 
     slot = cache_slot_find(c, app, slug);
     s = slot ? slot->cur : NULL;
-    if (!s && res->rc == 0) {
-        /* First record known of this collection: an incomplete store holds it. */
+    if (!s && (res->rc == 0 || res->rc == -ENOENT)) {
+        /* First record known of this collection (or known absent): an incomplete store
+         * holds it. */
         s = store_new(app, slug);
         if (!s || slot_install(c, s) != 0) {
             cache_store_unref(c, s);
@@ -300,11 +333,21 @@ fetch:
                 lru_remove(&c->lru, e->content);
                 e->content = NULL;
             }
+            count_miss(c, s);
         }
         if (res->rc == 0 || res->rc == -ENOENT) {
             e->flags |= RECS_FETCHED;
             e->fetched = cache_stamp(c, start);
         }
+    } else if (s && res->rc == -ENOENT) {
+        /* Not on the server: known absent for a TTL (a create asks the same name again,
+         * and the kernel asks before it), then asked again. */
+        if (recs_add(&s->r, name, id, &idx) >= 0) {
+            recs_entry *e = &s->r.e[idx];
+            e->flags |= RECS_GONE | RECS_FETCHED;
+            e->fetched = cache_stamp(c, start);
+        }
+        count_miss(c, s);
     } else if (s && res->rc == 0) {
         int added = recs_add(&s->r, name, id, &idx);
         if (added < 0) {
@@ -425,7 +468,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
     for (int attempt = 0; attempt < 2; attempt++) {
         cslot *slot = cache_slot_find(c, app, slug);
         cstore *s = slot ? slot->cur : NULL;
-        uint32_t idx;
+        uint32_t idx, due;
 
         if (s && recs_find(&s->r, name, nlen, &idx) == 0) {
             recs_entry *e = &s->r.e[idx];
@@ -497,6 +540,26 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
             if (slot) {
                 slot->cur->stale_gets = 0;
                 slot->cur->stale_since = cache_mono(c);
+            }
+            cf_error_clear(err);
+        }
+        slot = cache_slot_find(c, app, slug); /* the lock was released above, maybe */
+        due = attempt == 0 ? misses_list_due(c, slot ? slot->cur : NULL) : 0;
+        if (due) {
+            /* New names asked one after another: the listing answers them all. */
+            int l = cache_store_list_upto(c, app, slug, due == UINT32_MAX ? 0 : due, err);
+            if (l == 0) {
+                free(id);
+                id = NULL;
+                continue;
+            }
+            if (l < 0) {
+                /* Failed: the count starts again, and this name is asked alone. */
+                slot = cache_slot_find(c, app, slug);
+                if (slot) {
+                    slot->cur->misses = 0;
+                    slot->cur->misses_since = cache_mono(c);
+                }
             }
             cf_error_clear(err);
         }

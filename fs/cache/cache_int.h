@@ -47,6 +47,13 @@ typedef struct cstore {
      * past a listing's worth within one TTL, the collection is listed again instead). */
     uint32_t stale_gets;
     double stale_since;
+    /* Not a fresh complete listing: names asked alone that the server did not have
+     * (404s) since misses_since (cache_coll.c: past a few within one TTL, the collection
+     * is listed instead of asked name by name); pages: how many pages a listing of it
+     * takes, as a capped listing found (0: not known). */
+    uint32_t misses;
+    double misses_since;
+    uint32_t pages;
 } cstore;
 
 typedef struct cslot {
@@ -186,6 +193,11 @@ int cache_store_probe(cache *c, const char *app, const char *slug, size_t *total
  * the store knows. 0 or a negative errno (-ENOENT: no such page to read). */
 int cache_store_refresh_page(cache *c, const char *app, const char *slug, const char *name,
                              cf_error *err);
+/* As cache_store_list, unless the listing would take more than max_pages pages (the first page
+ * tells): then only that page was asked, nothing is installed, the current store (if
+ * any) keeps the number of pages in `pages`, and the result is 1. */
+int cache_store_list_upto(cache *c, const char *app, const char *slug, uint32_t max_pages,
+                          cf_error *err);
 /* Whether entry e was saved, deleted or fetched alone at or after monotonic time t (then
  * it is at least as new as the answer of a fetch that began at t). */
 bool cache_record_newer(cache *c, const recs_entry *e, double t);

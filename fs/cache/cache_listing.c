@@ -75,6 +75,9 @@ typedef struct listing {
     size_t pos_cap;
     size_t no_id, dups;
     bool reserved;    /* the table was sized from the first page's total */
+    uint32_t max_pages; /* 0: no limit; else more pages than this stop the listing */
+    uint32_t pages;     /* pages the listing takes, as the first page tells */
+    bool capped;        /* stopped at the first page: more than max_pages */
     int rc;
 } listing;
 
@@ -172,9 +175,20 @@ static int page_cb(void *ud, const cf_page *page)
 {
     listing *L = ud;
     cache *c = L->c;
-    prepared *prep = calloc(page->count ? page->count : 1, sizeof *prep);
+    prepared *prep;
     int rc = 0;
 
+    if (!L->reserved) {
+        /* The first page: the server's page size is what it gave (it may cap the limit). */
+        size_t per = page->count ? page->count : 1;
+        size_t pages = page->total <= page->count ? 1 : (page->total + per - 1) / per;
+        L->pages = pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+        if (L->max_pages && L->pages > L->max_pages) {
+            L->capped = true;
+            return 1; /* the other pages are not asked */
+        }
+    }
+    prep = calloc(page->count ? page->count : 1, sizeof *prep);
     if (!prep) {
         L->rc = -ENOMEM;
         return 1;
@@ -375,9 +389,15 @@ int cache_store_refresh_page(cache *c, const char *app, const char *slug, const 
 /* Lists a collection and installs the result as its current store. Under the lock. */
 int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
 {
+    return cache_store_list_upto(c, app, slug, 0, err);
+}
+
+int cache_store_list_upto(cache *c, const char *app, const char *slug, uint32_t max_pages,
+                          cf_error *err)
+{
     size_t klen = 1 + strlen(app) + 1 + strlen(slug);
     char *key = malloc(klen + 1);
-    listing L = {.c = c};
+    listing L = {.c = c, .max_pages = max_pages};
     flight_result res;
     flight *f;
     cslot *slot;
@@ -387,7 +407,7 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
 
     if (!key)
         return -ENOMEM;
-    key[0] = 'C';
+    key[0] = max_pages ? 'P' : 'C'; /* a capped listing is not a full one's to join */
     memcpy(key + 1, app, strlen(app) + 1);
     memcpy(key + 1 + strlen(app) + 1, slug, strlen(slug) + 1);
     j = cache_flight_join(c, key, klen, &f, &res);
@@ -395,7 +415,7 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
     if (j < 0)
         return -ENOMEM;
     if (j == 1) {
-        if (res.rc)
+        if (res.rc < 0)
             *err = res.err;
         lru_item_unref(res.content);
         return res.rc;
@@ -415,7 +435,7 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
     pthread_mutex_unlock(&c->lock);
 
     if (c->src.read_collection(c->src.ud, app, slug, page_cb, &L, &total, &res.err) != 0)
-        res.rc = L.rc ? L.rc : -fs_errno(&res.err);
+        res.rc = L.capped ? 1 : L.rc ? L.rc : -fs_errno(&res.err);
     if (res.rc == 0 && L.ns->r.n && recs_sort_by_position(&L.ns->r, L.pos) != 0)
         res.rc = -ENOMEM;
     if (L.no_id)
@@ -434,7 +454,11 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
 
     pthread_mutex_lock(&c->lock);
     slot = cache_slot_find(c, app, slug);
-    if (res.rc == 0 && slot && slot->cur->complete && slot->cur->listed > start) {
+    if (res.rc == 1) {
+        cf_error_clear(&res.err);
+        if (slot)
+            slot->cur->pages = L.pages;
+    } else if (res.rc == 0 && slot && slot->cur->complete && slot->cur->listed > start) {
         /* A listing that began after this one is in already: it is the newer. */
     } else if (res.rc == 0) {
         recs_shrink(&L.ns->r); /* under the lock: evictions write into the entries */
@@ -455,7 +479,7 @@ int cache_store_list(cache *c, const char *app, const char *slug, cf_error *err)
 done:
     free(L.pos);
     cache_flight_end(c, f, &res);
-    if (res.rc)
+    if (res.rc < 0)
         *err = res.err;
     return res.rc;
 }

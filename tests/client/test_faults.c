@@ -125,6 +125,40 @@ static void test_fail_always(void)
     cf_client_free(c);
 }
 
+/* A server that failed and then answered on a later try is flaky: a 502/503/504 may then
+ * be tried twice `tries` times; a timeout still stops at `tries`. */
+static void test_flaky_server_gets_more_tries(void)
+{
+    cf_client *c = client_with(3, 1000, 10);
+    cf_json *v = NULL;
+    cf_error err;
+
+    CHECK_INT(cf_login(c, &err), 0);
+    emu_faults(&E, "{\"fail_every\":2,\"fail_routes\":[\"/apps\"]}");
+    emu_reset(&E);
+    for (int i = 0; i < 2; i++) { /* the first answers, the second fails, then answers */
+        CHECK_INT(cf_list(c, CF_APP, NULL, 0, &v, &err), 0);
+        cf_json_free(v);
+        v = NULL;
+    }
+    CHECK_INT(route_count(APPS_KEY), 3);
+    emu_faults(&E, "{\"fail_every\":0,\"fail_rate\":1.0,\"fail_routes\":[\"/apps\"]}");
+    emu_reset(&E);
+    warnings[0] = '\0';
+    CHECK_INT(cf_list(c, CF_APP, NULL, 0, &v, &err), -1);
+    CHECK_INT(err.kind, CF_ERR_HTTP);
+    CHECK_INT(route_count(APPS_KEY), 6);
+    CHECK_MSG(strstr(warnings, "(try 6 of 6)") != NULL, "%s", warnings);
+    /* Stalls past the timeout are not answers: `tries` of them. */
+    emu_faults(&E, "{\"fail_rate\":0,\"stall_every\":1,\"stall_ms\":1500}");
+    emu_reset(&E);
+    CHECK_INT(cf_list(c, CF_APP, NULL, 0, &v, &err), -1);
+    CHECK_INT(err.kind, CF_ERR_TIMEOUT);
+    CHECK_INT(route_count(APPS_KEY), 3);
+    emu_faults(&E, "{\"stall_every\":0,\"stall_ms\":0,\"fail_routes\":[]}");
+    cf_client_free(c);
+}
+
 /* A stall beyond the timeout is retried; when every try stalls, the end is a timeout. */
 static void test_stalls(void)
 {
@@ -338,6 +372,7 @@ int main(void)
     emu_start(&E, args);
     test_fail_every_2();
     test_fail_always();
+    test_flaky_server_gets_more_tries();
     test_stalls();
     test_4xx_final();
     test_lost_create();

@@ -112,10 +112,11 @@ def test_stats_counters_and_reset(start_emu):
         "GET /api/user/{email}": 1, "GET /api/(unknown)": 1}
     assert stats["statuses"] == {"200": 6, "404": 2, "401": 1}
     assert stats["max_concurrency"] == 1
+    assert stats["route_max_concurrency"] == {k: 1 for k in stats["routes"]}
     assert emu.control("POST", "reset") == {"ok": True}
     stats = emu.control("GET", "stats")
     assert stats["total"] == 0 and stats["routes"] == {} and stats["statuses"] == {}
-    assert stats["max_concurrency"] == 0
+    assert stats["max_concurrency"] == 0 and stats["route_max_concurrency"] == {}
     assert emu.call("GET", "/api/apps", token=token)[0] == 200  # data and tokens stay
     assert emu.control("GET", "stats")["routes"] == {"GET /api/apps": 1}
 
@@ -148,3 +149,4 @@ def test_max_concurrency_sees_parallel_requests(start_emu):
     stats = emu.control("GET", "stats")
     assert stats["routes"] == {"POST /api/dataframe/read_data": 8}
     assert stats["max_concurrency"] >= 6
+    assert stats["route_max_concurrency"]["POST /api/dataframe/read_data"] >= 6

@@ -307,6 +307,71 @@ static void test_relist_after_expiry(void)
     cache_free(c);
 }
 
+/* Names the server does not have: asked once per TTL; the second miss lists a small
+ * collection, a large one is listed once as many names missed as it has pages. */
+static void test_missing_names(void)
+{
+    cache_source src = {.list = f_list, .version = f_version, .read_collection = f_read,
+                        .record_get = f_get};
+    cache_config cfg = {.ttl = 2, .content_budget = 64 << 20, .mount_time = 1600000000,
+                        .mono = fake_mono, .wall = fake_wall, .page_size = 10};
+    cache *c = NULL;
+    cache_attr a;
+    char path[128];
+
+    fake_setup(25, 10);
+    EXPECT_RC(cache_new(&cfg, &src, &c), 0);
+    for (int i = 0; i < 4; i++)
+        EXPECT_RC(getattr(c, "/apps/a/c/new0.json", &a), -ENOENT);
+    CHECK_INT(F.gets, 1);
+    now_mono += 2.5; /* the TTL ran out: asked again */
+    EXPECT_RC(getattr(c, "/apps/a/c/new0.json", &a), -ENOENT);
+    CHECK_INT(F.gets, 2);
+    /* The second missing name: a listing (3 pages) instead, then nothing is asked. */
+    for (int i = 1; i < 10; i++) {
+        snprintf(path, sizeof path, "/apps/a/c/new%d.json", i);
+        EXPECT_RC(getattr(c, path, &a), -ENOENT);
+    }
+    EXPECT_RC(getattr(c, "/apps/a/c/6465e7a5c1a9f0e200000003.json", &a), 0);
+    CHECK_INT(F.gets, 2);
+    CHECK_INT(F.reads, 1);
+    CHECK_INT(F.pages, 3);
+    /* A refresh forgets what is known missing. */
+    now_mono += 0.1;
+    cache_drop_all(c);
+    EXPECT_RC(getattr(c, "/apps/a/c/new1.json", &a), -ENOENT);
+    CHECK_INT(F.gets, 3);
+    cache_free(c);
+
+    /* 20 pages, more than a small listing's 8: the first page only (it tells the pages),
+     * then names alone until 20 missed, then one listing. */
+    fake_setup(200, 10);
+    EXPECT_RC(cache_new(&cfg, &src, &c), 0);
+    for (int i = 0; i < 30; i++) {
+        snprintf(path, sizeof path, "/apps/a/c/new%d.json", i);
+        EXPECT_RC(getattr(c, path, &a), -ENOENT);
+        if (i == 1) {
+            CHECK_INT(F.reads, 1);
+            CHECK_INT(F.pages, 1);
+        }
+    }
+    CHECK_INT(F.gets, 20);
+    CHECK_INT(F.reads, 2);
+    CHECK_INT(F.pages, 21);
+    cache_free(c);
+
+    /* ttl 0: every question asks, nothing is listed for misses. */
+    cfg.ttl = 0;
+    fake_setup(25, 10);
+    EXPECT_RC(cache_new(&cfg, &src, &c), 0);
+    for (int i = 0; i < 3; i++)
+        EXPECT_RC(getattr(c, "/apps/a/c/new0.json", &a), -ENOENT);
+    EXPECT_RC(getattr(c, "/apps/a/c/new1.json", &a), -ENOENT);
+    CHECK_INT(F.gets, 4);
+    CHECK_INT(F.reads, 0);
+    cache_free(c);
+}
+
 static void test_lru_budget(void)
 {
     cache *c;
@@ -485,6 +550,7 @@ int main(void)
     test_single_record();
     test_ttl_and_times();
     test_relist_after_expiry();
+    test_missing_names();
     test_lru_budget();
     test_budget_follows_memory();
     test_snapshot_survives_refresh();

@@ -25,10 +25,15 @@ def test_async_bulk_cp_under_failures_stores_every_record_once(emulator, mount, 
     env = journal_env(tmp_path)
     n = 2000
     src = make_sources(tmp_path, n)
-    # tries=2: some uploads fail for the client too and go back to the journal.
-    m = mount(emu, *FAST, "tries=2", "workers=8", env=env)
+    # tries=1: an upload that fails goes back to the journal (with more tries, the client's
+    # own retries of a flaky server would hide the journal's). The failures hit the
+    # batches (dataframe appends of the collection) only: cp's lookups of new names, which
+    # may ask the server once an upload failed (the cache no longer trusts the collection's
+    # listing then), would fail with their one try.
+    m = mount(emu, *FAST, "tries=1", "workers=8", env=env)
     os.mkdir(m.p("apps", "bulk", "imp"))
-    emu.faults({"fail_rate": 0.2, "fail_statuses": [502, 503, 504]})
+    emu.faults({"fail_rate": 0.2, "fail_statuses": [502, 503, 504],
+                "fail_routes": ["/api/dataframe/bulk"]})
     names = sorted(os.listdir(src))
     r = subprocess.run(["cp", "-t", m.p("apps", "bulk", "imp")] + [str(src / x) for x in names],
                        capture_output=True, text=True, timeout=600)
@@ -46,7 +51,7 @@ def test_async_bulk_cp_under_failures_stores_every_record_once(emulator, mount, 
     s = stats(m)
     assert s["uploads"]["count"] == n
     log = unmount_drained(m, timeout=300)
-    emu.faults({"fail_rate": 0})
+    emu.faults({"fail_rate": 0, "fail_routes": []})
     ids = stored_ids(emu, "bulk", "imp")
     assert len(ids) == n and len(set(ids)) == n, (len(ids), len(set(ids)))
     recs = stored(emu, "bulk", "imp")
@@ -244,3 +249,28 @@ def test_async_backlog_of_new_records_goes_in_batches(emulator, mount, tmp_path)
     assert len(recs) == n
     for name in sorted(os.listdir(src)):
         assert recs[name[:-5]] == json.loads((src / name).read_text()), name
+
+
+def test_async_batches_are_pipelined(emulator, mount, tmp_path):
+    """A backlog of new records drains at the server's rate: with a slow append route,
+    several batches (dataframe appends) are in flight at once, up to `workers`."""
+    emu = emulator("--generate", "pipe/base:1")
+    env = journal_env(tmp_path)
+    n = 600
+    src = make_sources(tmp_path, n)
+    m = mount(emu, *FAST, "workers=4", env=env)
+    d = m.p("apps", "pipe", "imp")
+    os.mkdir(d)
+    os.listdir(d)  # known empty: every name is a create
+    emu.faults({"latency_ms": 200, "fail_routes": ["/api/dataframe"]})
+    emu.reset()
+    r = subprocess.run(f"cp {src}/*.json {d}", shell=True, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    wait_settled(m, timeout=120)
+    st = emu.stats()
+    route = "POST /api/dataframe/{app}/{slug}"
+    assert st["routes"].get(route, 0) >= 2, st["routes"]
+    assert 1 < st["route_max_concurrency"][route] <= 4, st
+    unmount_drained(m)
+    assert len(stored(emu, "pipe", "imp")) == n

@@ -169,12 +169,14 @@ class Stats:
     """Counters of API requests since the last reset.
 
     routes is keyed by "METHOD /api/route/{template}", statuses by the answered
-    status as a string; max_concurrency is the peak of API requests in flight.
+    status as a string; max_concurrency is the peak of API requests in flight, and
+    route_max_concurrency the peak of each route's own (keyed as routes).
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self.in_flight = 0
+        self.route_in_flight = {}
         self.reset()
 
     def reset(self):
@@ -183,6 +185,7 @@ class Stats:
             self.routes = {}
             self.statuses = {}
             self.max_concurrency = self.in_flight
+            self.route_max = {k: v for k, v in self.route_in_flight.items() if v}
 
     def begin(self, key):
         with self._lock:
@@ -191,10 +194,16 @@ class Stats:
             self.in_flight += 1
             if self.in_flight > self.max_concurrency:
                 self.max_concurrency = self.in_flight
+            n = self.route_in_flight.get(key, 0) + 1
+            self.route_in_flight[key] = n
+            if n > self.route_max.get(key, 0):
+                self.route_max[key] = n
 
-    def end(self, status):
+    def end(self, status, key=None):
         with self._lock:
             self.in_flight -= 1
+            if key is not None:
+                self.route_in_flight[key] -= 1
             key = str(status)
             self.statuses[key] = self.statuses.get(key, 0) + 1
 
@@ -202,4 +211,5 @@ class Stats:
         with self._lock:
             return {"total": self.total, "routes": dict(self.routes),
                     "statuses": dict(self.statuses), "max_concurrency": self.max_concurrency,
+                    "route_max_concurrency": dict(self.route_max),
                     "in_flight": self.in_flight}

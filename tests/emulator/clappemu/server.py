@@ -159,7 +159,8 @@ class Handler(BaseHTTPRequestHandler):
             segments.pop()  # tolerate one trailing slash
         found = routes.match(self.command, segments)
         emu = self.emu
-        emu.stats.begin("%s %s" % (self.command, found.template))
+        route = "%s %s" % (self.command, found.template)
+        emu.stats.begin(route)
         # The request is counted as finished before its answer is written: a client
         # that reads /_emulator/stats right after its answer must see it counted.
         status, payload, headers = 500, b"", ()
@@ -179,7 +180,7 @@ class Handler(BaseHTTPRequestHandler):
                 if bad:
                     payload, ctype = spoil(bad, payload)
         finally:
-            emu.stats.end(status)
+            emu.stats.end(status, route)
         self.send(status, payload, headers, ctype)
 
     def answer(self, found, query, body):
