@@ -143,6 +143,44 @@ int tk_refuse(const char *op, const char *path, int rc, const char *what, const 
     return -rc;
 }
 
+int tk_take(tk_file *f, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    pthread_mutex_lock(&f->lock);
+    if (!f->writable || !f->dirty) {
+        pthread_mutex_unlock(&f->lock);
+        return 0;
+    }
+    f->dirty = false;
+    f->sent = true;
+    *out = malloc(f->len + 1);
+    if (*out) {
+        memcpy(*out, f->buf ? f->buf : "", f->len);
+        (*out)[f->len] = '\0';
+        *len = f->len;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return *out ? 0 : -ENOMEM;
+}
+
+int tk_parse_object(const char *op, const char *path, const char *what, const char *data,
+                    size_t len, cf_json **out)
+{
+    cf_json_problem pb;
+    char why[400];
+
+    memset(&pb, 0, sizeof pb);
+    *out = cf_json_parse(data, len, CF_JSON_OBJECT_ONLY | CF_JSON_NO_DUP_KEYS, &pb);
+    if (*out)
+        return 0;
+    if (pb.line > 0)
+        snprintf(why, sizeof why, "line %d, column %d: %s", pb.line, pb.column, pb.what);
+    else
+        snprintf(why, sizeof why, "%s", pb.what[0] ? pb.what : "not a JSON object");
+    return tk_refuse(op, path, EINVAL, what, why);
+}
+
 static tk_file *handle(const struct fuse_file_info *fi)
 {
     tk_file *f = fi ? (tk_file *)(uintptr_t)fi->fh : NULL;

@@ -69,6 +69,18 @@ void tk_handle_free(tk_file *f); /* accepts NULL */
  * TASKS_MAX_DOC, -ENOMEM. Under f->lock. */
 int tk_buf_write(tk_file *f, const char *data, size_t size, off_t off);
 
+/* Takes what f holds to send, once: when f is writable and written since the last send,
+ * marks it sent (a failure is returned by this close or fsync, not again by later ones)
+ * and sets *out to a malloc'ed copy (NUL-terminated, *len bytes), the caller's to free.
+ * 0 with *out NULL when there is nothing to send; -ENOMEM. Takes f->lock. */
+int tk_take(tk_file *f, char **out, size_t *len);
+
+/* Parses data as one JSON object without repeated keys into *out (the caller's, freed
+ * with cf_json_free). An invalid one is refused (tk_refuse, with op and what, the reason
+ * its line, column and problem): -EINVAL with *out NULL. */
+int tk_parse_object(const char *op, const char *path, const char *what, const char *data,
+                    size_t len, cf_json **out);
+
 /* Logs a refusal found here (not the server's) and puts it in .clappfs/errors with its
  * reason: "<path>: <what>: <why>". Returns -rc. */
 int tk_refuse(const char *op, const char *path, int rc, const char *what, const char *why);
