@@ -102,31 +102,15 @@ static int is_mine(const char *path)
 /* Shared helpers                                                             */
 /* ------------------------------------------------------------------------- */
 
+/* A document is held in a wbuf, whose bound is the documents' bound. */
+_Static_assert(TASKS_MAX_DOC == WBUF_MAX, "TASKS_MAX_DOC is the bound of wbuf_write");
+
 int tk_buf_write(tk_file *f, const char *data, size_t size, off_t off)
 {
-    size_t end;
+    int rc = wbuf_write(&f->doc, data, size, off);
 
-    if (off < 0)
-        return -EINVAL;
-    if ((uint64_t)off > TASKS_MAX_DOC || size > TASKS_MAX_DOC - (size_t)off)
-        return -EFBIG;
-    end = (size_t)off + size;
-    if (end > f->cap) {
-        size_t cap = f->cap ? f->cap : 4096;
-        char *b;
-        while (cap < end)
-            cap *= 2;
-        b = realloc(f->buf, cap);
-        if (!b)
-            return -ENOMEM;
-        f->buf = b;
-        f->cap = cap;
-    }
-    if ((size_t)off > f->len)
-        memset(f->buf + f->len, 0, (size_t)off - f->len);
-    memcpy(f->buf + off, data, size);
-    if (end > f->len)
-        f->len = end;
+    if (rc)
+        return rc;
     f->dirty = true;
     return size > INT32_MAX ? INT32_MAX : (int)size;
 }
@@ -154,11 +138,11 @@ int tk_take(tk_file *f, char **out, size_t *len)
     }
     f->dirty = false;
     f->sent = true;
-    *out = malloc(f->len + 1);
+    *out = malloc(f->doc.len + 1);
     if (*out) {
-        memcpy(*out, f->buf ? f->buf : "", f->len);
-        (*out)[f->len] = '\0';
-        *len = f->len;
+        memcpy(*out, f->doc.data ? f->doc.data : "", f->doc.len);
+        (*out)[f->doc.len] = '\0';
+        *len = f->doc.len;
     }
     pthread_mutex_unlock(&f->lock);
     return *out ? 0 : -ENOMEM;
@@ -210,7 +194,7 @@ void tk_handle_free(tk_file *f)
         return;
     f->magic = 0;
     pthread_mutex_destroy(&f->lock);
-    free(f->buf);
+    wbuf_free(&f->doc);
     free(f->show);
     free(f);
 }
@@ -341,8 +325,8 @@ static int w_read(const char *path, char *buf, size_t size, off_t off, struct fu
         return -EINVAL;
     pthread_mutex_lock(&f->lock);
     /* A writer that sent nothing yet reads what it wrote; anything else what it shows. */
-    const char *data = f->show ? f->show : f->buf;
-    size_t len = f->show ? f->show_len : f->len;
+    const char *data = f->show ? f->show : f->doc.data;
+    size_t len = f->show ? f->show_len : f->doc.len;
     if ((uint64_t)off < len) {
         size_t k = len - (size_t)off < size ? len - (size_t)off : size;
         memcpy(buf, data + off, k);
@@ -427,10 +411,10 @@ static int w_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     pthread_mutex_lock(&f->lock);
     if (!f->writable)
         rc = -EBADF;
-    else if (size < 0 || (uint64_t)size > f->len)
+    else if (size < 0 || (uint64_t)size > f->doc.len)
         rc = -EINVAL;
     else
-        f->len = (size_t)size;
+        rc = wbuf_truncate(&f->doc, size); /* a cut: size is within what is held */
     pthread_mutex_unlock(&f->lock);
     return rc;
 }

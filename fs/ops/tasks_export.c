@@ -190,7 +190,7 @@ int tk_export_getattr(const char *path, const tk_path *p, const tk_file *open_fi
     w = writer_of(p->name);
     if (w) {
         pthread_mutex_lock(&w->lock);
-        len = w->len;
+        len = w->doc.len;
         pthread_mutex_unlock(&w->lock);
         file_stat(x, len, time(NULL), st);
     }

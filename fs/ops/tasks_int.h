@@ -14,6 +14,7 @@
 #include <fuse.h>
 
 #include "clappform.h"
+#include "wbuf.h"
 
 #define TK_EXPORTS_NAME "exports"
 #define TK_START_SUFFIX ".start"
@@ -42,7 +43,7 @@ typedef struct tk_path {
  * -ENOTDIR / -ENAMETOOLONG for a path under /exports that no node can have. */
 int tk_parse(const char *path, tk_path *out);
 
-/* One open file. The written bytes are held in buf until sent; `show` is what reads
+/* One open file. The written bytes are held in doc until sent; `show` is what reads
  * return (the export composed at open, or the run's document after a start). */
 typedef struct tk_file {
     uint32_t magic;
@@ -53,8 +54,7 @@ typedef struct tk_file {
     bool writable;        /* opened for writing */
     bool dirty;           /* written since open or since the last send */
     bool sent;            /* a start or an import was sent: no more writes */
-    char *buf;
-    size_t len, cap;
+    wbuf doc;             /* what was written (owned) */
     char *show;
     size_t show_len;
     struct tk_file *next; /* the open writers of exports (tasks_export.c) */
@@ -65,8 +65,8 @@ typedef struct tk_file {
 tk_file *tk_handle_new(const char *path, const tk_path *p, struct fuse_file_info *fi);
 void tk_handle_free(tk_file *f); /* accepts NULL */
 
-/* Stores size bytes at off in f->buf (growing it, zero-filling a gap). -EFBIG beyond
- * TASKS_MAX_DOC, -ENOMEM. Under f->lock. */
+/* Stores size bytes at off in f->doc (growing it, zero-filling a gap) and marks f dirty:
+ * size, or -EFBIG beyond TASKS_MAX_DOC, -EINVAL, -ENOMEM. Under f->lock. */
 int tk_buf_write(tk_file *f, const char *data, size_t size, off_t off);
 
 /* Takes what f holds to send, once: when f is writable and written since the last send,
