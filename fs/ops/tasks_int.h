@@ -55,7 +55,7 @@ typedef struct tk_file {
     bool dirty;           /* written since open or since the last send */
     bool sent;            /* a start or an import was sent: no more writes */
     wbuf doc;             /* what was written (owned) */
-    char *show;
+    char *show;           /* what reads return (owned; NULL: they return doc) */
     size_t show_len;
     struct tk_file *next; /* the open writers of exports (tasks_export.c) */
 } tk_file;
