@@ -1,5 +1,6 @@
-"""Helpers of the consistency and rsync tests (test_consistency_*.py, test_write_rsync.py):
-a tool run to success, whole trees compared, stored ids, the revalidate interval run out."""
+"""Helpers of the copy and consistency tests (test_mount_copy.py, test_write_rsync.py,
+test_consistency_*.py): a tool run to success, whole trees compared, stored ids, the
+revalidate interval run out."""
 import filecmp
 import json
 import subprocess
