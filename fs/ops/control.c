@@ -21,6 +21,7 @@
 #include "errlog.h"
 #include "layout.h"
 #include "log.h"
+#include "ops.h"
 #include "uploader.h"
 
 #define CONTROL_PREFIX "/" LAYOUT_CONTROL_NAME
@@ -672,30 +673,8 @@ static int w_write_buf(const char *path, struct fuse_bufvec *buf, off_t off,
 static int w_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-    struct fuse_bufvec *bv;
-    char *mem;
-    int n;
-
-    if (!mine(path, fi))
-        return inner.read_buf(path, bufp, size, off, fi);
-    /* libfuse frees the vector and its memory after replying. */
-    bv = malloc(sizeof *bv);
-    mem = malloc(size ? size : 1);
-    if (!bv || !mem) {
-        free(bv);
-        free(mem);
-        return -ENOMEM;
-    }
-    n = c_read(mem, size, off, fi);
-    if (n < 0) {
-        free(bv);
-        free(mem);
-        return n;
-    }
-    *bv = FUSE_BUFVEC_INIT((size_t)n);
-    bv->buf[0].mem = mem;
-    *bufp = bv;
-    return 0;
+    return mine(path, fi) ? ops_read_buf(c_read, bufp, size, off, fi)
+                          : inner.read_buf(path, bufp, size, off, fi);
 }
 
 static int w_flock(const char *path, struct fuse_file_info *fi, int op)

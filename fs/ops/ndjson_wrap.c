@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ndjson_int.h"
+#include "ops.h"
 
 static const struct fuse_operations *inner;
 static struct fuse_operations table;
@@ -296,29 +297,9 @@ static off_t w_lseek(const char *path, off_t off, int whence, struct fuse_file_i
 static int w_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-    struct fuse_bufvec *bv;
-    char *mem;
-    int m = is_mine(path), n;
-
-    if (m <= 0)
-        return m < 0 ? m : inner->read_buf(path, bufp, size, off, fi);
-    bv = malloc(sizeof *bv);
-    mem = malloc(size ? size : 1);
-    if (!bv || !mem) {
-        free(bv);
-        free(mem);
-        return -ENOMEM;
-    }
-    n = nd_read(mem, size, off, fi);
-    if (n < 0) {
-        free(bv);
-        free(mem);
-        return n;
-    }
-    *bv = FUSE_BUFVEC_INIT((size_t)n);
-    bv->buf[0].mem = mem;
-    *bufp = bv;
-    return 0;
+    int m = is_mine(path);
+    return m < 0 ? m : m ? ops_read_buf(nd_read, bufp, size, off, fi)
+                         : inner->read_buf(path, bufp, size, off, fi);
 }
 
 static int w_write_buf(const char *path, struct fuse_bufvec *buf, off_t off,

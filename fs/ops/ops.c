@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
@@ -39,6 +40,30 @@ void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st)
 }
 
 /* The journal's jr_changed_fn: the kernel forgets the file's attributes and pages. */
+int ops_read_buf(ops_read_fn *read, struct fuse_bufvec **bufp, size_t size, off_t off,
+                 struct fuse_file_info *fi)
+{
+    struct fuse_bufvec *bv = malloc(sizeof *bv);
+    char *mem = malloc(size ? size : 1);
+    int n;
+
+    if (!bv || !mem) {
+        free(bv);
+        free(mem);
+        return -ENOMEM;
+    }
+    n = read(mem, size, off, fi);
+    if (n < 0) {
+        free(bv);
+        free(mem);
+        return n;
+    }
+    *bv = FUSE_BUFVEC_INIT((size_t)n);
+    bv->buf[0].mem = mem;
+    *bufp = bv;
+    return 0;
+}
+
 static void forget_path(void *ud, const char *path)
 {
     fuse_invalidate_path(ud, path);

@@ -39,6 +39,14 @@ const struct fuse_operations *fs_operations(void);
 fs_ctx *ops_ctx(void);
 void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st);
 
+/* A read of an operation file that serves its own paths (ndjson.c, control.c). */
+typedef int ops_read_fn(char *buf, size_t size, off_t off, struct fuse_file_info *fi);
+/* read_buf over a plain read: read(mem, size, off, fi) into a new one-buffer vector at
+ * *bufp, which libfuse frees with its memory after replying. 0, read's negative errno,
+ * or -ENOMEM (*bufp untouched then). */
+int ops_read_buf(ops_read_fn *read, struct fuse_bufvec **bufp, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+
 int ops_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
 int ops_opendir(const char *path, struct fuse_file_info *fi);
 int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,

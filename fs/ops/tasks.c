@@ -102,31 +102,15 @@ static int is_mine(const char *path)
 /* Shared helpers                                                             */
 /* ------------------------------------------------------------------------- */
 
+/* A document is held in a wbuf, whose bound is the documents' bound. */
+_Static_assert(TASKS_MAX_DOC == WBUF_MAX, "TASKS_MAX_DOC is the bound of wbuf_write");
+
 int tk_buf_write(tk_file *f, const char *data, size_t size, off_t off)
 {
-    size_t end;
+    int rc = wbuf_write(&f->doc, data, size, off);
 
-    if (off < 0)
-        return -EINVAL;
-    if ((uint64_t)off > TASKS_MAX_DOC || size > TASKS_MAX_DOC - (size_t)off)
-        return -EFBIG;
-    end = (size_t)off + size;
-    if (end > f->cap) {
-        size_t cap = f->cap ? f->cap : 4096;
-        char *b;
-        while (cap < end)
-            cap *= 2;
-        b = realloc(f->buf, cap);
-        if (!b)
-            return -ENOMEM;
-        f->buf = b;
-        f->cap = cap;
-    }
-    if ((size_t)off > f->len)
-        memset(f->buf + f->len, 0, (size_t)off - f->len);
-    memcpy(f->buf + off, data, size);
-    if (end > f->len)
-        f->len = end;
+    if (rc)
+        return rc;
     f->dirty = true;
     return size > INT32_MAX ? INT32_MAX : (int)size;
 }
@@ -141,6 +125,44 @@ int tk_refuse(const char *op, const char *path, int rc, const char *what, const 
     log_error("%s: %s: %s", path + 1, what, why);
     errlog_add(op, path, rc, &e);
     return -rc;
+}
+
+int tk_take(tk_file *f, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    pthread_mutex_lock(&f->lock);
+    if (!f->writable || !f->dirty) {
+        pthread_mutex_unlock(&f->lock);
+        return 0;
+    }
+    f->dirty = false;
+    f->sent = true;
+    *out = malloc(f->doc.len + 1);
+    if (*out) {
+        memcpy(*out, f->doc.data ? f->doc.data : "", f->doc.len);
+        (*out)[f->doc.len] = '\0';
+        *len = f->doc.len;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return *out ? 0 : -ENOMEM;
+}
+
+int tk_parse_object(const char *op, const char *path, const char *what, const char *data,
+                    size_t len, cf_json **out)
+{
+    cf_json_problem pb;
+    char why[400];
+
+    memset(&pb, 0, sizeof pb);
+    *out = cf_json_parse(data, len, CF_JSON_OBJECT_ONLY | CF_JSON_NO_DUP_KEYS, &pb);
+    if (*out)
+        return 0;
+    if (pb.line > 0)
+        snprintf(why, sizeof why, "line %d, column %d: %s", pb.line, pb.column, pb.what);
+    else
+        snprintf(why, sizeof why, "%s", pb.what[0] ? pb.what : "not a JSON object");
+    return tk_refuse(op, path, EINVAL, what, why);
 }
 
 static tk_file *handle(const struct fuse_file_info *fi)
@@ -172,7 +194,7 @@ void tk_handle_free(tk_file *f)
         return;
     f->magic = 0;
     pthread_mutex_destroy(&f->lock);
-    free(f->buf);
+    wbuf_free(&f->doc);
     free(f->show);
     free(f);
 }
@@ -303,8 +325,8 @@ static int w_read(const char *path, char *buf, size_t size, off_t off, struct fu
         return -EINVAL;
     pthread_mutex_lock(&f->lock);
     /* A writer that sent nothing yet reads what it wrote; anything else what it shows. */
-    const char *data = f->show ? f->show : f->buf;
-    size_t len = f->show ? f->show_len : f->len;
+    const char *data = f->show ? f->show : f->doc.data;
+    size_t len = f->show ? f->show_len : f->doc.len;
     if ((uint64_t)off < len) {
         size_t k = len - (size_t)off < size ? len - (size_t)off : size;
         memcpy(buf, data + off, k);
@@ -389,10 +411,10 @@ static int w_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     pthread_mutex_lock(&f->lock);
     if (!f->writable)
         rc = -EBADF;
-    else if (size < 0 || (uint64_t)size > f->len)
+    else if (size < 0 || (uint64_t)size > f->doc.len)
         rc = -EINVAL;
     else
-        f->len = (size_t)size;
+        rc = wbuf_truncate(&f->doc, size); /* a cut: size is within what is held */
     pthread_mutex_unlock(&f->lock);
     return rc;
 }

@@ -190,7 +190,7 @@ int tk_export_getattr(const char *path, const tk_path *p, const tk_file *open_fi
     w = writer_of(p->name);
     if (w) {
         pthread_mutex_lock(&w->lock);
-        len = w->len;
+        len = w->doc.len;
         pthread_mutex_unlock(&w->lock);
         file_stat(x, len, time(NULL), st);
     }
@@ -331,22 +331,15 @@ void tk_export_release(tk_file *f)
 static int import(fs_ctx *x, const char *path, const char *name, const char *data, size_t len)
 {
     cf_json *doc = NULL, *renamed = NULL, *answer = NULL;
-    cf_json_problem pb;
     json_object *m;
     cf_error err;
     char *app = NULL, why[512];
     bool exists, overwrite, wipe;
     int rc;
 
-    memset(&pb, 0, sizeof pb);
-    doc = cf_json_parse(data, len, CF_JSON_OBJECT_ONLY | CF_JSON_NO_DUP_KEYS, &pb);
-    if (!doc) {
-        if (pb.line > 0)
-            snprintf(why, sizeof why, "line %d, column %d: %s", pb.line, pb.column, pb.what);
-        else
-            snprintf(why, sizeof why, "%s", pb.what[0] ? pb.what : "not JSON");
-        return tk_refuse("import", path, EINVAL, "not imported", why);
-    }
+    rc = tk_parse_object("import", path, "not imported", data, len, &doc);
+    if (rc)
+        return rc;
     if (cf_export_check(doc, why, sizeof why) != 0) {
         rc = tk_refuse("import", path, EINVAL, "not imported", why);
         goto cleanup;
@@ -406,25 +399,13 @@ cleanup:
 int tk_export_flush(tk_file *f)
 {
     fs_ctx *x = ops_ctx();
-    char *data = NULL;
+    char *data;
     size_t len;
     int rc;
 
-    pthread_mutex_lock(&f->lock);
-    if (!f->writable || !f->dirty) {
-        pthread_mutex_unlock(&f->lock);
-        return 0;
-    }
-    /* Sent once: a failure is returned by this close or fsync, not again by later ones. */
-    f->dirty = false;
-    f->sent = true;
-    len = f->len;
-    data = malloc(len + 1);
-    if (data)
-        memcpy(data, f->buf ? f->buf : "", len);
-    pthread_mutex_unlock(&f->lock);
-    if (!data)
-        return -ENOMEM;
+    rc = tk_take(f, &data, &len);
+    if (rc || !data)
+        return rc;
     rc = import(x, f->path, f->name, data, len);
     free(data);
     return rc;

@@ -14,6 +14,7 @@
 #include <fuse.h>
 
 #include "clappform.h"
+#include "wbuf.h"
 
 #define TK_EXPORTS_NAME "exports"
 #define TK_START_SUFFIX ".start"
@@ -42,7 +43,7 @@ typedef struct tk_path {
  * -ENOTDIR / -ENAMETOOLONG for a path under /exports that no node can have. */
 int tk_parse(const char *path, tk_path *out);
 
-/* One open file. The written bytes are held in buf until sent; `show` is what reads
+/* One open file. The written bytes are held in doc until sent; `show` is what reads
  * return (the export composed at open, or the run's document after a start). */
 typedef struct tk_file {
     uint32_t magic;
@@ -53,9 +54,8 @@ typedef struct tk_file {
     bool writable;        /* opened for writing */
     bool dirty;           /* written since open or since the last send */
     bool sent;            /* a start or an import was sent: no more writes */
-    char *buf;
-    size_t len, cap;
-    char *show;
+    wbuf doc;             /* what was written (owned) */
+    char *show;           /* what reads return (owned; NULL: they return doc) */
     size_t show_len;
     struct tk_file *next; /* the open writers of exports (tasks_export.c) */
 } tk_file;
@@ -65,9 +65,21 @@ typedef struct tk_file {
 tk_file *tk_handle_new(const char *path, const tk_path *p, struct fuse_file_info *fi);
 void tk_handle_free(tk_file *f); /* accepts NULL */
 
-/* Stores size bytes at off in f->buf (growing it, zero-filling a gap). -EFBIG beyond
- * TASKS_MAX_DOC, -ENOMEM. Under f->lock. */
+/* Stores size bytes at off in f->doc (growing it, zero-filling a gap) and marks f dirty:
+ * size, or -EFBIG beyond TASKS_MAX_DOC, -EINVAL, -ENOMEM. Under f->lock. */
 int tk_buf_write(tk_file *f, const char *data, size_t size, off_t off);
+
+/* Takes what f holds to send, once: when f is writable and written since the last send,
+ * marks it sent (a failure is returned by this close or fsync, not again by later ones)
+ * and sets *out to a malloc'ed copy (NUL-terminated, *len bytes), the caller's to free.
+ * 0 with *out NULL when there is nothing to send; -ENOMEM. Takes f->lock. */
+int tk_take(tk_file *f, char **out, size_t *len);
+
+/* Parses data as one JSON object without repeated keys into *out (the caller's, freed
+ * with cf_json_free). An invalid one is refused (tk_refuse, with op and what, the reason
+ * its line, column and problem): -EINVAL with *out NULL. */
+int tk_parse_object(const char *op, const char *path, const char *what, const char *data,
+                    size_t len, cf_json **out);
 
 /* Logs a refusal found here (not the server's) and puts it in .clappfs/errors with its
  * reason: "<path>: <what>: <why>". Returns -rc. */

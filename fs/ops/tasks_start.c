@@ -238,9 +238,8 @@ int tk_start_flush(tk_file *f)
 {
     fs_ctx *x = ops_ctx();
     cf_json *settings = NULL, *env = NULL;
-    cf_json_problem pb;
     cf_error err;
-    char *data = NULL, why[400], *doc, *key = NULL;
+    char *data, *doc, *key = NULL;
     size_t len, dlen = 0;
     const char *st;
     size_t slen;
@@ -248,31 +247,13 @@ int tk_start_flush(tk_file *f)
     long user = 0;
     int rc;
 
-    pthread_mutex_lock(&f->lock);
-    if (!f->writable || !f->dirty) {
-        pthread_mutex_unlock(&f->lock);
-        return 0;
-    }
-    f->dirty = false;
-    f->sent = true;
-    len = f->len;
-    data = malloc(len + 1);
-    if (data)
-        memcpy(data, f->buf ? f->buf : "", len);
-    pthread_mutex_unlock(&f->lock);
-    if (!data)
-        return -ENOMEM;
+    rc = tk_take(f, &data, &len);
+    if (rc || !data)
+        return rc;
     /* The payload is the run's settings: one JSON object, else nothing is sent. */
-    memset(&pb, 0, sizeof pb);
-    settings = cf_json_parse(data, len, CF_JSON_OBJECT_ONLY | CF_JSON_NO_DUP_KEYS, &pb);
-    if (!settings) {
-        if (pb.line > 0)
-            snprintf(why, sizeof why, "line %d, column %d: %s", pb.line, pb.column, pb.what);
-        else
-            snprintf(why, sizeof why, "%s", pb.what[0] ? pb.what : "not a JSON object");
-        rc = tk_refuse("start", f->path, EINVAL, "not started", why);
+    rc = tk_parse_object("start", f->path, "not started", data, len, &settings);
+    if (rc)
         goto cleanup;
-    }
     rc = user_id(x, f->path, &user);
     if (rc)
         goto cleanup;

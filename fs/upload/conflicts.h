@@ -50,7 +50,7 @@ int conflicts_attr(const char *rel, uid_t uid, gid_t gid, time_t dflt_time, stru
 int conflicts_readdir(const char *rel, uid_t uid, gid_t gid, time_t dflt_time, void *buf,
                       fuse_fill_dir_t filler, off_t off);
 
-/* How many texts are kept (.clappfs/stats). */
+/* How many texts are kept (the unit tests check that rm leaves none). */
 size_t conflicts_count(void);
 
 /* Forgets everything (at unmount, and tests). */

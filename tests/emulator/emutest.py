@@ -132,6 +132,25 @@ def check_envelope(answer, code):
     assert isinstance(rid, str) and len(rid) == 24 and int(rid, 16) >= 0, answer
 
 
+def ok(pair, code=200):
+    """The data of a (status, answer) pair that must carry code, its envelope checked."""
+    status, answer = pair
+    assert status == code, answer
+    check_envelope(answer, code)
+    return answer.get("data")
+
+
+def err(pair, code, words=""):
+    """The message of a (status, answer) error pair that must carry code, its envelope
+    checked, no data, words (any case) in its message."""
+    status, answer = pair
+    assert status == code, answer
+    check_envelope(answer, code)
+    assert "data" not in answer
+    assert words.lower() in answer["message"].lower(), answer
+    return answer["message"]
+
+
 # The field names the official client's dataclasses accept (clappform 4.2): an answer
 # on a resource route holding any other name would make that client fail.
 CLIENT_FIELDS = {

@@ -1,20 +1,5 @@
 """Emulator tests: actionflow runs (recorded for tests), import entries and the all-or-nothing app transfer."""
-from emutest import check_envelope
-
-
-def ok(pair, code=200):
-    status, answer = pair
-    assert status == code, answer
-    check_envelope(answer, code)
-    return answer.get("data")
-
-
-def err(pair, code, words=""):
-    status, answer = pair
-    assert status == code, answer
-    check_envelope(answer, code)
-    assert words.lower() in answer["message"].lower(), answer
-    return answer
+from emutest import err, ok
 
 
 def test_start_records_each_run(emu, token):

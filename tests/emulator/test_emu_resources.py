@@ -1,23 +1,7 @@
 """Emulator tests: CRUD, field sets and errors of apps, collections, queries, actionflows, questionnaires, users."""
 import base64
 
-from emutest import CLIENT_FIELDS, check_envelope, q
-
-
-def ok(answer_pair, code=200):
-    status, answer = answer_pair
-    assert status == code, answer
-    check_envelope(answer, code)
-    return answer.get("data")
-
-
-def err(answer_pair, code, words=""):
-    status, answer = answer_pair
-    assert status == code, answer
-    check_envelope(answer, code)
-    assert "data" not in answer
-    assert words.lower() in answer["message"].lower(), answer
-    return answer["message"]
+from emutest import CLIENT_FIELDS, err, ok, q
 
 
 def test_apps_crud_and_errors(emu, token):

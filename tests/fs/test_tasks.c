@@ -59,13 +59,13 @@ int main(void)
     /* The held buffer: writes at offsets, gaps zero-filled, bounded. */
     memset(&f, 0, sizeof f);
     CHECK_INT(tk_buf_write(&f, "{}", 2, 0), 2);
-    CHECK(f.dirty && f.len == 2);
+    CHECK(f.dirty && f.doc.len == 2);
     CHECK_INT(tk_buf_write(&f, "x", 1, 5), 1);
-    CHECK_INT(f.len, 6);
-    CHECK(memcmp(f.buf, "{}\0\0\0x", 6) == 0);
+    CHECK_INT(f.doc.len, 6);
+    CHECK(memcmp(f.doc.data, "{}\0\0\0x", 6) == 0);
     CHECK_INT(tk_buf_write(&f, "y", 1, (off_t)TASKS_MAX_DOC), -EFBIG);
     CHECK_INT(tk_buf_write(&f, "y", 1, -1), -EINVAL);
-    CHECK_INT(f.len, 6);
-    free(f.buf);
+    CHECK_INT(f.doc.len, 6);
+    wbuf_free(&f.doc);
     return check_done();
 }

@@ -1,9 +1,12 @@
-"""Helpers of the fault, bad-input and soak tests (test_fault_*.py, test_badinput_*.py,
-test_soak.py): whole logs, .clappfs/errors, stored records, timing, an emulator that can be
-stopped and started again on the same port with the same data."""
+"""Helpers of the fault, bad-input, consistency and soak tests (test_fault_*.py,
+test_badinput_*.py, test_write_consistency.py, test_soak.py): whole logs, .clappfs/errors,
+stored records, timing, threads, an emulator that can be stopped and started again on the
+same port with the same data."""
+import contextlib
 import errno
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -87,6 +90,51 @@ def versions_of(bodies, rid):
         rendered.update(b)
         seen.add((json.dumps(rendered, indent=2) + "\n").encode())
     return seen
+
+
+def run_threads(target, args_list):
+    """Runs target once per argument tuple in threads; the (args, exception) of those that
+    raised. A thread still running after 2 minutes fails the test (it hangs)."""
+    errors = []
+
+    def wrap(*args):
+        try:
+            target(*args)
+        except Exception as e:  # reported by the test
+            errors.append((args, e))
+
+    threads = [threading.Thread(target=wrap, args=a) for a in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a thread hangs"
+    return errors
+
+
+@contextlib.contextmanager
+def looping(step, n):
+    """Calls step() again and again in n threads while the with-block runs; yields the list
+    that gets the exception a thread stopped on (the test checks it after the block)."""
+    stop = threading.Event()
+    failures = []
+
+    def loop():
+        try:
+            while not stop.is_set():
+                step()
+        except Exception as e:  # reported by the test
+            failures.append(e)
+
+    threads = [threading.Thread(target=loop) for _ in range(n)]
+    for t in threads:
+        t.start()
+    try:
+        yield failures
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
 
 
 def make_collection(emu, app, slug, records=()):

@@ -3,6 +3,7 @@ that are expected to fail."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -172,6 +173,17 @@ def sanitizer_report(text):
 
 def route_count(stats, route):
     return stats.get("routes", {}).get(route, 0)
+
+
+def routes(stats):
+    """The routes of the emulator's stats that were called, with their counts."""
+    return {k: v for k, v in stats.get("routes", {}).items() if v}
+
+
+def need(tool):
+    """Skips the test when tool is not installed."""
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} is not installed")
 
 
 class Mount:

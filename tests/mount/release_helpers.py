@@ -1,5 +1,6 @@
-"""Helpers of the release-task mount tests: the official client's export composed in Python
-from the emulator's API, for comparing with exports/<app>.json."""
+"""Helpers of the release-task mount tests (test_release_*.py): the official client's export
+composed in Python from the emulator's API, for comparing with exports/<app>.json; what an
+import can change on a server; the errno of a call."""
 import json
 import urllib.parse
 
@@ -22,18 +23,25 @@ def _actions(groups):
                     yield from (module.get("selection") or {}).get("actions", [])
 
 
-def official_export(emu, app):
-    """The export the official client's export_app() gives (without config.timestamp),
-    with each named actionflow and questionnaire once, as clappfs fetches them."""
-    data = _data(emu, f"/api/app/{_q(app)}?extended=true")
+def _named(groups):
+    """The ids of the actionflows and questionnaires the pages' actions name, each once, in
+    the order they first appear: (flows, forms)."""
     flows, forms = [], []
-    for a in _actions(data.get("groups")):
+    for a in _actions(groups):
         if a.get("type") == "actionflow" and (a.get("actionflowId") or {}).get("id") is not None:
             if a["actionflowId"]["id"] not in flows:
                 flows.append(a["actionflowId"]["id"])
         if a.get("type") == "questionnaire" and (a.get("template") or {}).get("id") is not None:
             if a["template"]["id"] not in forms:
                 forms.append(a["template"]["id"])
+    return flows, forms
+
+
+def official_export(emu, app):
+    """The export the official client's export_app() gives (without config.timestamp),
+    with each named actionflow and questionnaire once, as clappfs fetches them."""
+    data = _data(emu, f"/api/app/{_q(app)}?extended=true")
+    flows, forms = _named(data.get("groups"))
     slugs = [c["slug"] for c in data["collections"]]
     version = _data(emu, "/api/version")
     host = urllib.parse.urlsplit(emu.url).hostname
@@ -49,6 +57,26 @@ def official_export(emu, app):
                    "web_application_version": version["web_application"],
                    "web_server_version": version["web_server"], "deployable": True},
     }
+
+
+def snapshot(emu):
+    """Everything an import can change on a server."""
+    out = {}
+    for path in ("/api/apps?extended=true", "/api/queries", "/api/actionflows",
+                 "/api/questionnaires?extended=true", "/api/import?extended=true"):
+        status, answer = emu.api("GET", path)
+        assert status == 200, answer
+        out[path] = answer["data"]
+    return out
+
+
+def fails(fn, *args):
+    """The errno an OSError of fn(*args) carried (None when it did not fail)."""
+    try:
+        fn(*args)
+    except OSError as e:
+        return e.errno
+    return None
 
 
 def without_timestamp(content):
@@ -81,14 +109,7 @@ def export_template(emu, app):
     import mount_jsontext as jt
     data = _exact(emu, f"/api/app/{_q(app)}?extended=true")
     plain = jt.plain(data)
-    flows, forms = [], []
-    for a in _actions(plain.get("groups")):
-        if a.get("type") == "actionflow" and (a.get("actionflowId") or {}).get("id") is not None:
-            if a["actionflowId"]["id"] not in flows:
-                flows.append(a["actionflowId"]["id"])
-        if a.get("type") == "questionnaire" and (a.get("template") or {}).get("id") is not None:
-            if a["template"]["id"] not in forms:
-                forms.append(a["template"]["id"])
+    flows, forms = _named(plain.get("groups"))
     slugs = [c["slug"] for c in plain["collections"]]
     entries = [jt.compact(e) for e in _exact(emu, "/api/import?extended=true")[1]
                if jt.plain(jt.get(e, "collection")) in slugs]

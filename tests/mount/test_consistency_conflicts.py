@@ -6,30 +6,17 @@ is saved without a check."""
 import errno
 import json
 import os
-import shutil
 import subprocess
-import time
 
 import pytest
+
+from consistency_helpers import past_revalidate
+from mount_helpers import need, routes
 
 APP = "uspresidents"
 PUT = "PUT /api/item/{app}/{slug}/{id}"
 POST = "POST /api/item/{app}/{slug}"
 GET = "GET /api/item/{app}/{slug}/{id}"
-
-
-def routes(stats):
-    return {k: v for k, v in stats.get("routes", {}).items() if v}
-
-
-def need(tool):
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} is not installed")
-
-
-def past_revalidate(seconds=1.0):
-    """Lets the revalidate interval run out (a wait for a state, not a timing check)."""
-    time.sleep(seconds + 0.3)
 
 
 def pretty(rec):

@@ -3,40 +3,18 @@ by the next look at its directory and restored by rsync; opens of records ask th
 once their copy is older than `revalidate`; stat alone is served from the cache."""
 import json
 import os
-import shutil
 import subprocess
-import time
 
 import pytest
 
-from mount_helpers import route_count
-from test_write_rsync import same_tree, stored_ids
+from consistency_helpers import past_revalidate, run, same_tree, stored_ids
+from mount_helpers import need, routes
 
 APP = "uspresidents"
 POST = "POST /api/item/{app}/{slug}"
 GET = "GET /api/item/{app}/{slug}/{id}"
 READ = "POST /api/dataframe/read_data"
 EMPTY = "DELETE /api/dataframe/{app}/{slug}"
-
-
-def need(tool):
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} is not installed")
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, timeout=300)
-    assert r.returncode == 0, f"{cmd} exited {r.returncode}: {r.stderr.decode(errors='replace')}"
-    return r.stdout.decode("utf-8", "replace")
-
-
-def routes(stats):
-    return {k: v for k, v in stats.get("routes", {}).items() if v}
-
-
-def past_revalidate(seconds=1.0):
-    """Lets the revalidate interval run out (a wait for a state, not a timing check)."""
-    time.sleep(seconds + 0.3)
 
 
 @pytest.mark.parametrize("revalidate", [None, "0"])

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from fault_helpers import alive, make_collection, read, refresh, stored, versions_of, write
+from fault_helpers import (alive, looping, make_collection, read, refresh, run_threads, stored,
+                           versions_of, write)
 
 APP = "uspresidents"
 
@@ -29,24 +30,6 @@ def m(emu, mount_factory):
 def no_faults(emu):
     yield
     emu.faults({"latency_ms": 0, "fail_routes": []})
-
-
-def run_threads(target, args_list):
-    errors = []
-
-    def wrap(*args):
-        try:
-            target(*args)
-        except Exception as e:  # reported by the test
-            errors.append((args, e))
-
-    threads = [threading.Thread(target=wrap, args=a) for a in args_list]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a thread hangs"
-    return errors
 
 
 def test_16_writers_on_different_records(emu, m):
@@ -179,35 +162,22 @@ def test_readers_while_a_writer_saves_again_and_again(emu, m, how):
     d = m.p("apps", APP, slug)
     path = os.path.join(d, "r.json")
     bodies = [{"v": -1}]
-    stop = threading.Event()
     seen = []
     stale = []
 
-    def reader():
-        while not stop.is_set():
-            try:
-                seen.append(read(path))
-            except OSError as e:
-                if e.errno != errno.ESTALE or how != "replace":
-                    raise
-                stale.append(e)
+    def read_once():
+        try:
+            seen.append(read(path))
+        except OSError as e:
+            if e.errno != errno.ESTALE or how != "replace":
+                raise
+            stale.append(e)
 
     emu.faults({"latency_ms": 10, "fail_routes": ["/item"]})
     if how == "in place":
         bodies.append({"v": -2})
         write(path, json.dumps(bodies[-1]).encode())
-    failures = []
-
-    def guarded():
-        try:
-            reader()
-        except Exception as e:  # reported below
-            failures.append(e)
-
-    threads = [threading.Thread(target=guarded) for _ in range(2)]
-    for t in threads:
-        t.start()
-    try:
+    with looping(read_once, 2) as failures:
         for k in range(30):
             body = {"v": k, "pad": "p" * (200 + (k * 37) % 300)}
             bodies.append(body)
@@ -221,10 +191,6 @@ def test_readers_while_a_writer_saves_again_and_again(emu, m, how):
                 fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
                 os.write(fd, data)
                 os.close(fd)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
     assert not failures, failures
     whole = versions_of(bodies, "r")
     odd = [r for r in seen if r not in whole]

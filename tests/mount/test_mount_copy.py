@@ -1,33 +1,10 @@
 """Copying a whole app out of a mount with cp -r and rsync -a."""
-import filecmp
 import os
-import subprocess
 
 import mount_expect
+from consistency_helpers import run, same_tree
 
 APP = "uspresidents"
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, timeout=180)
-    assert r.returncode == 0, f"{cmd} exited {r.returncode}: {r.stderr.decode(errors='replace')}"
-    return r.stdout.decode("utf-8", "replace")
-
-
-def assert_same_tree(src, dst):
-    """Every file and directory of src is in dst with the same bytes, and nothing more."""
-    cmp = filecmp.dircmp(src, dst, ignore=[])
-    pending = [cmp]
-    files = 0
-    while pending:
-        c = pending.pop()
-        assert not c.left_only and not c.right_only and not c.funny_files, \
-            (c.left, c.left_only, c.right_only, c.funny_files)
-        match, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
-        assert not mismatch and not errors, (c.left, mismatch, errors)
-        files += len(match)
-        pending.extend(c.subdirs.values())
-    return files
 
 
 def expected_app_files(emu):
@@ -39,7 +16,7 @@ def expected_app_files(emu):
 def test_cp_r_copies_the_app_byte_for_byte(demo_mount, demo_emulator, tmp_path):
     dst = tmp_path / "cp"
     run(["cp", "-r", demo_mount.p("apps", APP), str(dst)])
-    n = assert_same_tree(demo_mount.p("apps", APP), str(dst))
+    n = same_tree(demo_mount.p("apps", APP), str(dst))
     expected = expected_app_files(demo_emulator)
     assert n == len(expected)
     for rel, entry in expected.items():
@@ -51,7 +28,7 @@ def test_rsync_a_copies_the_app_and_a_second_run_transfers_nothing(demo_mount, d
     src = demo_mount.p("apps", APP) + "/"
     dst = str(tmp_path / "rsync") + "/"
     run(["rsync", "-a", src, dst])
-    n = assert_same_tree(src, dst)
+    n = same_tree(src, dst)
     assert n == len(expected_app_files(demo_emulator))
     for dirpath, dirs, files in os.walk(dst):
         for f in files:

@@ -11,7 +11,8 @@ import pytest
 
 from fault_helpers import control_errors
 from mount_helpers import route_count
-from release_helpers import GROUPS, ExportCandidates, official_export, without_timestamp
+from release_helpers import (GROUPS, ExportCandidates, fails, official_export, snapshot,
+                             without_timestamp)
 
 APP = "uspresidents"
 TRANSFER = "POST /api/transfer/app"
@@ -24,31 +25,12 @@ def run(cmd, ok=True):
     return r
 
 
-def fails(fn, *args):
-    try:
-        fn(*args)
-    except OSError as e:
-        return e.errno
-    return None
-
-
 def write_file(path, data, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC):
     fd = os.open(path, flags, 0o644)
     try:
         os.write(fd, data)
     finally:
         os.close(fd)
-
-
-def snapshot(emu):
-    """Everything an import can change on a server."""
-    out = {}
-    for path in ("/api/apps?extended=true", "/api/queries", "/api/actionflows",
-                 "/api/questionnaires?extended=true", "/api/import?extended=true"):
-        status, answer = emu.api("GET", path)
-        assert status == 200, answer
-        out[path] = answer["data"]
-    return out
 
 
 def make_shop(emu, records=25):

@@ -11,6 +11,7 @@ import pytest
 
 from fault_helpers import control_errors
 from mount_helpers import route_count
+from release_helpers import fails
 
 START = "POST /api/actionflow/start"
 ME = "GET /api/user/me"
@@ -25,15 +26,6 @@ def runs(emu):
 def user_id(emu):
     status, text = emu.raw("GET", "/_emulator/users")
     return [u["id"] for u in json.loads(text) if u["email"] == emu.user][0]
-
-
-def fails(fn, *args):
-    """The errno an OSError of fn(*args) carried (None when it did not fail)."""
-    try:
-        fn(*args)
-    except OSError as e:
-        return e.errno
-    return None
 
 
 def write_close(path, data):

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from fault_helpers import control_errors
-from release_helpers import without_timestamp
+from release_helpers import snapshot, without_timestamp
 
 APP = "uspresidents"
 POST_ITEM = "POST /api/item/{app}/{slug}"
@@ -29,16 +29,6 @@ def routes(emu):
 def writes(counts):
     """The requests that change something (reads of pages are POSTs too)."""
     return {k: v for k, v in counts.items() if not k.startswith("GET ") and k != READ_PAGE}
-
-
-def snapshot(emu):
-    out = {}
-    for path in ("/api/apps?extended=true", "/api/queries", "/api/actionflows",
-                 "/api/questionnaires?extended=true", "/api/import?extended=true"):
-        status, answer = emu.api("GET", path)
-        assert status == 200, answer
-        out[path] = answer["data"]
-    return out
 
 
 def same_files(a, b):

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from fault_helpers import alive, make_collection, read, refresh, stored, versions_of, write
+from fault_helpers import (alive, looping, make_collection, read, refresh, run_threads, stored,
+                           versions_of, write)
 from mount_helpers import route_count
 
 APP = "uspresidents"
@@ -28,25 +29,6 @@ def m(emu, mount_factory):
 def no_faults(emu):
     yield
     emu.faults({"latency_ms": 0, "fail_routes": []})
-
-
-def run_threads(target, args_list):
-    """Runs target once per argument tuple in threads; the exceptions they raised."""
-    errors = []
-
-    def wrap(*args):
-        try:
-            target(*args)
-        except Exception as e:  # reported by the test
-            errors.append((args, e))
-
-    threads = [threading.Thread(target=wrap, args=a) for a in args_list]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a thread hangs"
-    return errors
 
 
 def rewrite(path, data):
@@ -75,33 +57,12 @@ def test_readers_racing_in_place_rewrites_see_whole_saved_versions(emu, m):
     rewrite(path, json.dumps(bodies[-1]).encode())
     emu.faults({"latency_ms": 5, "fail_routes": ["/item"]})
     emu.reset()
-    stop = threading.Event()
     seen = []
-
-    def reader():
-        while not stop.is_set():
-            seen.append(read(path))
-
-    failures = []
-
-    def guarded():
-        try:
-            reader()
-        except Exception as e:  # reported below
-            failures.append(e)
-
-    threads = [threading.Thread(target=guarded) for _ in range(3)]
-    for t in threads:
-        t.start()
-    try:
+    with looping(lambda: seen.append(read(path)), 3) as failures:
         for k in range(1, 41):
             body = {"v": k, "pad": "p" * (60 if k % 2 else 3000 + 37 * k)}
             bodies.append(body)
             rewrite(path, json.dumps(body).encode())
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
     assert not failures, failures
     whole = versions_of(bodies, "r")
     odd = [r for r in seen if r not in whole]

@@ -12,29 +12,19 @@ check); test_consistency_*.py count those.
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from mount_helpers import route_count
+from mount_helpers import need, routes
 
 APP = "uspresidents"
 PUT = "PUT /api/item/{app}/{slug}/{id}"
 POST = "POST /api/item/{app}/{slug}"
 DELETE = "DELETE /api/item/{app}/{slug}"
 GET = "GET /api/item/{app}/{slug}/{id}"
-
-
-def need(tool):
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} is not installed")
-
-
-def routes(stats):
-    return {k: v for k, v in stats.get("routes", {}).items() if v}
 
 
 def pretty(rec):

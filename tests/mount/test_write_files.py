@@ -6,27 +6,18 @@ import errno
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import tarfile
-import time
 
 import pytest
+
+from mount_helpers import need, routes
 
 APP = "uspresidents"
 PUT = "PUT /api/item/{app}/{slug}/{id}"
 POST = "POST /api/item/{app}/{slug}"
 DELETE = "DELETE /api/item/{app}/{slug}"
 READ = "POST /api/dataframe/read_data"
-
-
-def need(tool):
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} is not installed")
-
-
-def routes(stats):
-    return {k: v for k, v in stats.get("routes", {}).items() if v}
 
 
 def pretty(rec):

@@ -3,53 +3,15 @@ second rsync that copies nothing either way), and a whole app from one emulator'
 another's. The mounts revalidate no sooner than their TTL, so the counts are the copies'
 alone; a restore after a change on the server, and what the close-to-open checks cost,
 are test_consistency_revalidate.py's."""
-import filecmp
 import json
 import os
-import shutil
-import subprocess
 
-import pytest
-
-from mount_helpers import route_count
+from consistency_helpers import run, same_tree, stored_ids
+from mount_helpers import need, route_count, routes
 
 APP = "uspresidents"
 POST = "POST /api/item/{app}/{slug}"
 DELETE = "DELETE /api/item/{app}/{slug}"
-
-
-def need(tool):
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} is not installed")
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, timeout=300)
-    assert r.returncode == 0, f"{cmd} exited {r.returncode}: {r.stderr.decode(errors='replace')}"
-    return r.stdout.decode("utf-8", "replace")
-
-
-def routes(stats):
-    return {k: v for k, v in stats.get("routes", {}).items() if v}
-
-
-def same_tree(a, b):
-    """Every file of a is in b with the same bytes, and nothing more; returns the count."""
-    pending = [filecmp.dircmp(a, b, ignore=[])]
-    files = 0
-    while pending:
-        c = pending.pop()
-        assert not c.left_only and not c.right_only and not c.funny_files, \
-            (c.left, c.left_only, c.right_only, c.funny_files)
-        match, mismatch, errors = filecmp.cmpfiles(c.left, c.right, c.common_files, shallow=False)
-        assert not mismatch and not errors, (c.left, mismatch, errors)
-        files += len(match)
-        pending.extend(c.subdirs.values())
-    return files
-
-
-def stored_ids(emu, app, slug):
-    return sorted(r["_id"] for r in json.loads(emu.records_text(app, slug)))
 
 
 def test_round_trip_of_a_collection(emulator, mount, tmp_path):
