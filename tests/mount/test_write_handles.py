@@ -89,10 +89,15 @@ def test_a_read_write_handle_follows_its_file_to_a_new_name(work):
         assert w.counts() == {POST: 1, DELETE: 1}, w.counts()
         assert w.stored("r1") is None
         assert w.stored("moved") == dict(record(1), _id="moved")
-        # The handle reads the content it opened ...
+        # Other opens read the file at its new name as the server holds it.
+        with open(w.p("moved.json"), "rb") as g:
+            assert json.loads(g.read()) == dict(record(1), _id="moved")
+        # The handle reads the file's content: as the new name shows it (the record's
+        # _id is its file name), with the size fstat tells ...
+        moved = pretty(dict(record(1), _id="moved"))
         f.seek(0)
-        assert f.read() == before
-        assert os.fstat(f.fileno()).st_size == len(before)
+        assert f.read() == moved
+        assert os.fstat(f.fileno()).st_size == len(moved)
         # ... and writes to the file, now named moved.json.
         f.seek(0)
         f.truncate()
@@ -168,6 +173,74 @@ def test_bytes_written_before_a_rename_are_saved_under_the_new_name(work):
     assert w.stored("r4") is None
 
 
+def write_over(f, rec):
+    f.seek(0)
+    f.truncate()
+    f.write(pretty(rec))
+    f.flush()
+
+
+def test_a_handle_saved_while_open_follows_a_rename(work):
+    """fsync saves the file while it stays open; a rename then, and the handle's next
+    bytes go to the new name: the old name is not made again."""
+    w = work
+    f = open(w.p("r1.json"), "r+b")
+    try:
+        f.read()
+        write_over(f, dict(record(1), name="saved while open"))
+        os.fsync(f.fileno())
+        w.emu.reset()
+        os.rename(w.p("r1.json"), w.p("moved.json"))
+        assert w.counts() == {POST: 1, DELETE: 1}, w.counts()
+        write_over(f, dict(record(1), name="after the rename"))
+    finally:
+        f.close()
+    assert w.counts() == {POST: 1, DELETE: 1, PUT: 1}, w.counts()
+    assert w.stored("moved") == dict(record(1), _id="moved", name="after the rename")
+    assert w.stored("r1") is None
+    assert not os.path.exists(w.p("r1.json"))
+
+
+def test_a_handle_saved_while_open_of_a_removed_file_saves_nothing(work):
+    w = work
+    f = open(w.p("r1.json"), "r+b")
+    try:
+        f.read()
+        write_over(f, dict(record(1), name="saved while open"))
+        os.fsync(f.fileno())
+        w.emu.reset()
+        os.unlink(w.p("r1.json"))
+        write_over(f, dict(record(1), name="after the unlink"))
+    finally:
+        f.close()
+    # As on any file system: the bytes went to the removed file, not to a new one.
+    assert w.counts() == {DELETE: 1}, w.counts()
+    assert w.stored("r1") is None
+    assert not os.path.exists(w.p("r1.json"))
+
+
+def test_a_handle_saved_while_open_of_a_replaced_file_saves_nothing(work):
+    w = work
+    replacement = dict(record(1), name="the replacement")
+    f = open(w.p("r1.json"), "r+b")
+    try:
+        f.read()
+        write_over(f, dict(record(1), name="saved while open"))
+        os.fsync(f.fileno())
+        with open(w.p(".r1.json.tmp"), "wb") as g:
+            g.write(pretty(replacement))
+        w.emu.reset()
+        os.replace(w.p(".r1.json.tmp"), w.p("r1.json"))
+        write_over(f, dict(record(1), name="after the replace"))
+    finally:
+        f.close()
+    # The handle's file was replaced: its bytes do not overwrite the replacement.
+    assert w.counts() == {PUT: 1}, w.counts()
+    assert w.stored("r1") == replacement
+    with open(w.p("r1.json"), "rb") as g:
+        assert json.loads(g.read()) == replacement
+
+
 def test_a_directory_rename_answers_exdev_and_the_handles_work_on(work):
     w = work
     before = pretty(record(3))
@@ -185,7 +258,7 @@ def test_a_directory_rename_answers_exdev_and_the_handles_work_on(work):
         assert w.counts() == {}, w.counts()
         assert not os.path.exists(renamed_dir)
         f.seek(0)
-        assert f.read() == before
+        assert f.read() == pretty(dict(record(3), _id="kept"))
         f.seek(0)
         f.truncate()
         f.write(pretty(edited))
