@@ -1,7 +1,8 @@
 """Open handles across renames, checked against the emulator's stored data and request
-counters: a read-write handle of a record renamed in its collection keeps reading its
-content and saves under the new name (the old one gone); a read-only handle keeps reading
-what it opened; a directory rename answers EXDEV and the handle works on; opens that meet
+counters: a read-write handle of a record renamed in its collection reads the file as its
+new name shows it and saves there (the old name gone), also after an fsync while open; a
+handle of a removed or replaced file saves nothing; a read-only handle keeps reading what
+it opened; a directory rename answers EXDEV and the handle works on; opens that meet
 renames over their name (os.replace, as editors save) never fail but with ESTALE, which
 is counted."""
 import errno
