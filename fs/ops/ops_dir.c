@@ -114,13 +114,13 @@ int ops_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
         if (rc)
             return rc;
         h->gen = wn_dir_generation(path);
-        rc = cache_opendir(x->cache, &p, &h->snap, &err);
+        wr_overlay_free(h->ov);
+        h->ov = NULL;
+        rc = wr_listing_take(x, path, &p, &h->snap, &h->ov, &err);
         if (rc) {
             errlog_report("readdir", path, rc, &err);
             return rc;
         }
-        wr_overlay_free(h->ov);
-        h->ov = wr_overlay_take(x, path, h->snap);
     }
     fc.ov = h->ov;
     /* The kernel sent this request before any change that counts after this point, and

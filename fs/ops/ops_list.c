@@ -135,7 +135,9 @@ static void take_meta(fs_ctx *x, wr_overlay *ov)
     free(p);
 }
 
-wr_overlay *wr_overlay_take(fs_ctx *x, const char *dir, cache_dir *snap)
+/* The write side's names in dir, collected BEFORE the cache's snapshot is taken (see
+ * wr_listing_take). NULL: out of memory (the listing goes without them). */
+static wr_overlay *overlay_collect(const char *dir)
 {
     wr_overlay *ov = calloc(1, sizeof *ov);
 
@@ -146,6 +148,9 @@ wr_overlay *wr_overlay_take(fs_ctx *x, const char *dir, cache_dir *snap)
         free(ov);
         return NULL;
     }
+    /* Nodes first, then the journal: a save moves a name from its node to the journal
+     * (jr_put before wn_unlist), so a name leaving the nodes meanwhile is in the journal
+     * when that is read. */
     wn_lock();
     wn_each_in(dir, collect, ov);
     wn_unlock();
@@ -155,13 +160,38 @@ wr_overlay *wr_overlay_take(fs_ctx *x, const char *dir, cache_dir *snap)
             qsort(ov->e, ov->n, sizeof *ov->e, cmp_ov);
         jr_each_in(dir, collect_pending, &pc);
     }
+    return ov;
+}
+
+/* The names the snapshot lists too are shown once, in the snapshot's place. */
+static void overlay_bind(fs_ctx *x, wr_overlay *ov, cache_dir *snap)
+{
     for (size_t i = 0; i < ov->n; i++)
         if (ov->e[i].what == OV_ADD && cache_dir_has(x->cache, snap, ov->e[i].name))
             ov->e[i].what = OV_OVERRIDE;
     if (ov->n > 1)
         qsort(ov->e, ov->n, sizeof *ov->e, cmp_ov);
     take_meta(x, ov);
-    return ov;
+}
+
+int wr_listing_take(fs_ctx *x, const char *dir, const layout_path *p, cache_dir **snap,
+                    wr_overlay **ov, cf_error *err)
+{
+    /* Order matters: a save or an upload puts the name in the cache before it leaves the
+     * nodes or the journal. Collected first, a name is in the overlay or (its save having
+     * ended before the snapshot) in the snapshot, never in neither. */
+    wr_overlay *o = overlay_collect(dir);
+    int rc = cache_opendir(x->cache, p, snap, err);
+
+    if (rc) {
+        wr_overlay_free(o);
+        *ov = NULL;
+        return rc;
+    }
+    if (o)
+        overlay_bind(x, o, *snap);
+    *ov = o;
+    return 0;
 }
 
 void wr_overlay_free(wr_overlay *ov)

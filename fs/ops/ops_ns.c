@@ -208,9 +208,7 @@ again:
         rc = 0; /* its create had not been carried out after all */
     if (rc == 0) {
         wn_lock();
-        n = wn_find(path);
-        if (n)
-            wn_detach(n); /* open handles keep it, detached */
+        wn_detach_at(path); /* open handles keep it, detached (saved versions' too) */
         wn_unlock();
         wf_forget(path);
     }

@@ -228,8 +228,11 @@ static int local_to_server(rn *r)
         memset(&attr, 0, sizeof attr);
     }
     wn_lock();
-    wn_detach(wn_find(r->to));
+    wn_detach_at(r->to);
     sn = wn_find(r->from);
+    if (wn_follow(r->from, r->to)) /* handles of versions saved while open, too */
+        log_error("%s: out of memory: handles open on it will not save it at %s",
+                  r->from + 1, r->to + 1);
     if (sn && sn->opens > 0) {
         /* Open handles follow the file: it is the server's file now. */
         if (wn_rekey(sn, r->to) == 0) {
@@ -303,7 +306,7 @@ static int server_to_local(rn *r)
         rc = wn_rekey(sn, r->to);
         tn = sn;
     } else {
-        wn_detach(wn_find(r->to));
+        wn_detach_at(r->to);
         tn = wn_add(r->to, WN_LOCAL);
         rc = tn ? 0 : -ENOMEM;
         if (tn) {
@@ -335,10 +338,10 @@ static int server_to_local(rn *r)
  * here, so a failure leaves the source in place. */
 static int server_to_server(rn *r)
 {
-    lru_item *content = NULL;
+    lru_item *content = NULL, *moved = NULL;
     cache_attr attr, now;
     struct timespec mt;
-    bool on_server;
+    bool on_server, unchanged_open;
     wnode *sn;
     int rc = server_pair(r->wf, r->wt);
 
@@ -363,21 +366,41 @@ static int server_to_server(rn *r)
                       r->to + 1);
     }
     if (rc == 0) {
+        /* An open file not written to reads on what the new name shows (the server's
+         * rendering, its _id the new name's: from the cache, just saved), so its handles,
+         * their fstat and other opens agree on its bytes. */
         wn_lock();
-        wn_detach(wn_find(r->to));
         sn = wn_find(r->from);
-        if (sn && sn->opens > 0 && wn_rekey(sn, r->to) == 0) {
+        unchanged_open = sn && sn->opens > 0 && !sn->loaded;
+        wn_unlock();
+        if (unchanged_open && up_content(r->x, r->wt, &moved, &attr) != 0)
+            moved = NULL;
+        wn_lock();
+        wn_detach_at(r->to);
+        sn = wn_find(r->from);
+        if (sn && sn->opens > 0) {
+            /* Open handles follow the file as those of a file saved while open do: the
+             * new name shows the server's file, the handles keep their bytes (written
+             * ones, or the file's) and save them there once changed. */
+            lru_item *base = moved && !sn->loaded ? moved : content;
             lru_item_unref(sn->base);
-            sn->base = content;
-            lru_item_ref(content);
+            sn->base = base;
+            lru_item_ref(base);
+            wn_unlist(sn);
         } else if (sn) {
             wn_detach(sn);
         }
+        /* Unlisted nodes (saved while open, and sn) follow the file: their next save goes
+         * to its new name, never makes the old one again. */
+        if (wn_follow(r->from, r->to))
+            log_error("%s: out of memory: handles open on it will not save it at %s",
+                      r->from + 1, r->to + 1);
         wn_unlock();
         wf_forget(r->from);
         wr_keep_time(r->x, r->to, &mt, &now); /* a rename keeps the file's time */
         wr_inval(r->from);
     }
+    lru_item_unref(moved);
     lru_item_unref(content);
     return rc;
 }

@@ -73,7 +73,13 @@ int wr_save(fs_ctx *x, struct wnode *n);
  * open/new/local nodes shown with their own attributes, names the server does not list
  * added after its entries, and times tools set. Taken with the snapshot at offset 0. */
 typedef struct wr_overlay wr_overlay;
-wr_overlay *wr_overlay_take(fs_ctx *x, const char *dir, cache_dir *snap);
+/* The listing of dir (parsed as p): the cache's snapshot (*snap, cache_closedir) and the
+ * write side's overlay (*ov, wr_overlay_free; NULL when out of memory). The overlay's
+ * names are collected before the snapshot is taken, so a file whose save or upload ends
+ * meanwhile is in one of them (and listed once when in both). 0, or the negative errno
+ * of cache_opendir (*snap and *ov NULL, err filled). */
+int wr_listing_take(fs_ctx *x, const char *dir, const layout_path *p, cache_dir **snap,
+                    wr_overlay **ov, cf_error *err);
 void wr_overlay_free(wr_overlay *ov);
 /* For one server entry: 0 leaves it out; 1 shows it with *attr / *mtime (maybe changed). */
 int wr_overlay_filter(wr_overlay *ov, const char *name, cache_attr *attr, struct timespec *mtime,

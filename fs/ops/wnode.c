@@ -109,8 +109,48 @@ wnode *wn_add(const char *path, wn_state state)
     return n;
 }
 
+/* The unlisted nodes that handles hold and that may still be saved (wnode.unext). */
+static wnode *ulist;
+
+static void ulist_add(wnode *n)
+{
+    n->uprev = NULL;
+    n->unext = ulist;
+    if (ulist)
+        ulist->uprev = n;
+    ulist = n;
+    n->in_ulist = true;
+}
+
+static void ulist_remove(wnode *n)
+{
+    if (!n->in_ulist)
+        return;
+    if (n->uprev)
+        n->uprev->unext = n->unext;
+    else
+        ulist = n->unext;
+    if (n->unext)
+        n->unext->uprev = n->uprev;
+    n->unext = n->uprev = NULL;
+    n->in_ulist = false;
+}
+
+static void ulist_gone(const char *path)
+{
+    wnode *next;
+    for (wnode *n = ulist; n; n = next) {
+        next = n->unext;
+        if (strcmp(n->path, path) == 0) {
+            n->gone = true;
+            ulist_remove(n);
+        }
+    }
+}
+
 static void node_free(wnode *n)
 {
+    ulist_remove(n);
     wbuf_free(&n->buf);
     lru_item_unref(n->base);
     lru_item_unref(n->shown);
@@ -127,6 +167,8 @@ void wn_unlist(wnode *n)
     n->listed = false;
     if (n->opens == 0)
         node_free(n);
+    else if (!n->gone)
+        ulist_add(n);
 }
 
 void wn_detach(wnode *n)
@@ -147,6 +189,8 @@ int wn_rekey(wnode *n, const char *path)
     there = wn_find(path);
     if (there && there != n)
         wn_detach(there);
+    ulist_remove(n); /* listed again below */
+    ulist_gone(path);
     if (n->listed)
         unlink_node(n);
     free(n->path);
@@ -155,6 +199,34 @@ int wn_rekey(wnode *n, const char *path)
     n->listed = true;
     link_node(n);
     return 0;
+}
+
+void wn_detach_at(const char *path)
+{
+    wn_detach(wn_find(path));
+    ulist_gone(path);
+}
+
+int wn_follow(const char *from, const char *to)
+{
+    wnode *next;
+    int rc = 0;
+
+    for (wnode *n = ulist; n; n = next) {
+        next = n->unext;
+        if (strcmp(n->path, from) == 0) {
+            char *copy = strdup(to);
+            if (!copy) {
+                n->gone = true; /* never saved at a name the file left */
+                ulist_remove(n);
+                rc = -ENOMEM;
+                continue;
+            }
+            free(n->path);
+            n->path = copy;
+        }
+    }
+    return rc;
 }
 
 void wn_release(wnode *n)

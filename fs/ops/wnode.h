@@ -67,6 +67,8 @@ typedef struct wnode {
     bool time_set;           /* mtime given by a tool (utimens), kept over saves */
     bool failed;             /* the content below was refused already (logged once) */
     uint64_t failed_sum;
+    struct wnode *unext, *uprev; /* unlisted, not gone, with handles: in that list */
+    bool in_ulist;
 } wnode;
 
 void wn_lock(void);
@@ -81,8 +83,16 @@ wnode *wn_add(const char *path, wn_state state);
 void wn_detach(wnode *n);
 /* Takes a node out of the table but lets its handles go on saving to its path. */
 void wn_unlist(wnode *n);
-/* Moves a node to another path (a node there is detached first). 0 or -ENOMEM. */
+/* Moves a node to another path (a node there is detached first, and the unlisted ones
+ * there made gone, see wn_detach_at). 0 or -ENOMEM. */
 int wn_rekey(wnode *n, const char *path);
+/* The file at path was unlinked or replaced: its node is detached, and the unlisted
+ * nodes of path that handles hold (saved while open) become gone too, so that no later
+ * save of theirs makes the file again. */
+void wn_detach_at(const char *path);
+/* The file at from moved to to: the unlisted nodes of from that handles hold follow it
+ * (their later saves go to its new name). 0 or -ENOMEM (those not moved are gone). */
+int wn_follow(const char *from, const char *to);
 /* Drops a handle's hold; frees an unlisted node with no handles, and a WN_OPEN one. */
 void wn_release(wnode *n);
 /* The current content (valid until the lock is released). */

@@ -341,8 +341,56 @@ static void test_written_lately(void)
     wf_mark_written(NULL); /* nothing */
 }
 
+/* Nodes saved while open (unlisted, held by handles) follow their file's renames and
+ * die with its unlink or replacement; those without handles are freed at once. */
+static void test_unlisted(void)
+{
+    wnode *a, *b, *c, *d;
+
+    wn_lock();
+    a = wn_add("/apps/a/c/x.json", WN_OPEN);
+    a->opens = 1;
+    wn_unlist(a); /* saved while open */
+    b = wn_add("/apps/a/c/x.json", WN_OPEN); /* a later open of the name */
+    b->opens = 1;
+    wn_unlist(b);
+    c = wn_add("/apps/a/c/y.json", WN_OPEN);
+    c->opens = 1;
+    wn_unlist(c);
+
+    /* A rename of x: both of x's follow, y's stays. */
+    CHECK_INT(wn_follow("/apps/a/c/x.json", "/apps/a/c/m.json"), 0);
+    CHECK_STR(a->path, "/apps/a/c/m.json");
+    CHECK_STR(b->path, "/apps/a/c/m.json");
+    CHECK_STR(c->path, "/apps/a/c/y.json");
+    CHECK(!a->gone && !b->gone && !c->gone);
+    CHECK(wn_find("/apps/a/c/m.json") == NULL); /* still unlisted */
+
+    /* The file at m is removed: its handles' nodes are gone (never saved), y's is not. */
+    wn_detach_at("/apps/a/c/m.json");
+    CHECK(a->gone && b->gone && !c->gone);
+    /* Gone nodes follow nothing any more. */
+    CHECK_INT(wn_follow("/apps/a/c/m.json", "/apps/a/c/z.json"), 0);
+    CHECK_STR(a->path, "/apps/a/c/m.json");
+
+    /* A rename over y (rekey of another node onto it) makes y's gone. */
+    d = wn_add("/apps/a/c/t.json", WN_LOCAL);
+    CHECK_INT(wn_rekey(d, "/apps/a/c/y.json"), 0);
+    CHECK(c->gone);
+    CHECK(wn_find("/apps/a/c/y.json") == d);
+    wn_detach(d);
+
+    /* The last handles go: the unlisted nodes are freed (ASan/valgrind see leaks). */
+    wn_release(a);
+    wn_release(b);
+    wn_release(c);
+    CHECK_INT(wn_count(), 0);
+    wn_unlock();
+}
+
 int main(void)
 {
+    test_unlisted();
     test_shown();
     test_written_lately();
     test_plan();
