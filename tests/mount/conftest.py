@@ -17,6 +17,8 @@ from mount_helpers import CLAPPFS, EMULATOR, PASSWORD, USER, Emulator, Mount  # 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds (big collections, retries)")
+    config.addinivalue_line("markers", "long: a minutes-long repeat of a shorter test; scripts/test "
+                            "runs it in its plain stage only, not under the sanitizers")
 
 
 def _why_no_mount():
