@@ -304,23 +304,29 @@ fetch:
         /* Saved or deleted here while the GET was under way: what the cache holds is the
          * newer; the answer (older, or the same) is dropped. */
         recs_entry *e = &s->r.e[idx];
-        lru_item_unref(item);
-        item = NULL;
         if (e->flags & RECS_GONE) {
+            lru_item_unref(item);
+            item = NULL;
             res->rc = -ENOENT;
         } else if (e->content) {
+            lru_item_unref(item);
             res->rc = 0;
             res->changed = false;
             item = e->content;
             lru_item_ref(item); /* the caller's reference */
             lru_touch(&c->lru, item);
         } else if (!again) {
-            /* Evicted since: a GET that begins after the save shows it. */
+            /* Evicted since, or a save of unknown outcome (RECS_FORGOTTEN): a GET that
+             * begins after it shows the server's state. */
+            lru_item_unref(item);
+            item = NULL;
             again = true;
             memset(res, 0, sizeof *res);
             goto fetch;
-        } else {
-            res->rc = -EAGAIN;
+        } else if (res->rc == 0) {
+            /* Overtaken twice: this answer, a whole version the server held during the
+             * GET, goes to the caller but not into the cache (the next look asks again). */
+            res->changed = true;
         }
     } else if (s && recs_find(&s->r, name, strlen(name), &idx) == 0) {
         recs_entry *e = &s->r.e[idx];
@@ -336,7 +342,7 @@ fetch:
             count_miss(c, s);
         }
         if (res->rc == 0 || res->rc == -ENOENT) {
-            e->flags |= RECS_FETCHED;
+            e->flags = (e->flags & ~(uint32_t)RECS_FORGOTTEN) | RECS_FETCHED;
             e->fetched = cache_stamp(c, start);
         }
     } else if (s && res->rc == -ENOENT) {

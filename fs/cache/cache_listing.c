@@ -17,7 +17,7 @@
  * not replace it (a save of this mount would be undone in the cache). */
 bool cache_record_newer(cache *c, const recs_entry *e, double t)
 {
-    return (e->flags & RECS_FETCHED) && e->fetched >= cache_stamp(c, t);
+    return (e->flags & (RECS_FETCHED | RECS_FORGOTTEN)) && e->fetched >= cache_stamp(c, t);
 }
 
 /* A listing that began at `start` is installed while records of the collection were
@@ -49,10 +49,11 @@ static void keep_newer(cache *c, const cstore *from, cstore *to, double start)
         t->sum = e->sum;
         t->mtime = e->mtime;
         t->reserved = e->reserved;
-        t->flags = (t->flags & ~(RECS_GONE | RECS_READ | RECS_CONFLICT | RECS_REPORTED)) |
+        t->flags = (t->flags & ~(RECS_GONE | RECS_READ | RECS_CONFLICT | RECS_REPORTED |
+                                 RECS_FETCHED | RECS_FORGOTTEN)) |
                    (e->flags & (RECS_GONE | RECS_UNSHOWN | RECS_READ | RECS_CONFLICT |
                                 RECS_REPORTED)) |
-                   RECS_FETCHED;
+                   (e->flags & RECS_FORGOTTEN ? RECS_FORGOTTEN : RECS_FETCHED);
         t->fetched = e->fetched;
     }
 }
@@ -371,7 +372,7 @@ int cache_store_refresh_page(cache *c, const char *app, const char *slug, const 
             continue;
         e = &s->r.e[k];
         cache_record_install(c, s, k, p->item, true);
-        e->flags = (e->flags & ~(uint32_t)RECS_GONE) | RECS_FETCHED;
+        e->flags = (e->flags & ~(uint32_t)(RECS_GONE | RECS_FORGOTTEN)) | RECS_FETCHED;
         e->fetched = cache_stamp(c, start);
     }
     for (size_t i = 0; i < pa.n; i++) {

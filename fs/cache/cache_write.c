@@ -320,7 +320,7 @@ int cache_put_record(cache *c, const char *app, const char *slug, const char *na
     cache_record_install(c, s, idx, item, existed);
     /* The writer's base is now what it saved: no conflict with its own change. */
     s->r.e[idx].flags = (s->r.e[idx].flags | RECS_FETCHED | RECS_UNSHOWN) &
-                        ~(uint32_t)(RECS_CONFLICT | RECS_REPORTED);
+                        ~(uint32_t)(RECS_CONFLICT | RECS_REPORTED | RECS_FORGOTTEN);
     cache_store_touch(c, app, slug);
     s->r.e[idx].fetched = cache_stamp(c, cache_mono(c));
     keep_name(c, -1, app, slug, key, name, LAYOUT_SUFFIX);
@@ -383,7 +383,7 @@ void cache_drop_record(cache *c, const char *app, const char *slug, const char *
     cache_store_touch(c, app, slug);
     if (s && recs_find(&s->r, name, stem_len(name), &idx) == 0) {
         recs_entry *e = &s->r.e[idx];
-        e->flags |= RECS_GONE | RECS_FETCHED;
+        e->flags = (e->flags & ~(uint32_t)RECS_FORGOTTEN) | RECS_GONE | RECS_FETCHED;
         e->fetched = cache_stamp(c, cache_mono(c));
         if (e->content) {
             lru_remove(&c->lru, e->content);
@@ -406,8 +406,10 @@ void cache_forget_record(cache *c, const char *app, const char *slug, const char
         s->complete = false;
         if (recs_find(&s->r, name, stem_len(name), &idx) == 0) {
             recs_entry *e = &s->r.e[idx];
-            e->flags &= ~(uint32_t)(RECS_FETCHED | RECS_GONE | RECS_READ | RECS_CONFLICT |
-                                    RECS_REPORTED);
+            e->flags = (e->flags & ~(uint32_t)(RECS_FETCHED | RECS_GONE | RECS_READ |
+                                               RECS_CONFLICT | RECS_REPORTED)) |
+                       RECS_FORGOTTEN;
+            e->fetched = cache_stamp(c, cache_mono(c));
             if (e->content) {
                 lru_remove(&c->lru, e->content);
                 e->content = NULL;

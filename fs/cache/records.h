@@ -26,6 +26,9 @@ enum {
                                  * was refused for it: RECS_REPORTED) */
     RECS_REPORTED = 1u << 6,    /* RECS_CONFLICT, and a save was refused for it: the next
                                  * reader gets the server's version knowingly */
+    RECS_FORGOTTEN = 1u << 7,   /* a save or delete of unknown outcome at `fetched`: no
+                                 * content, size not trusted; a listing, page or GET begun
+                                 * before is older (cache_record_newer), the next GET tells */
 };
 
 /* A content checksum (render_checksum) as an entry keeps it. */
@@ -39,7 +42,8 @@ typedef struct recs_entry {
     uint32_t flags;       /* RECS_* */
     uint32_t reserved;    /* (room for per-record state of the write side) */
     uint32_t sum;         /* render_checksum of the content, folded (RECS_SUM) */
-    uint32_t fetched;     /* when this record was fetched alone (RECS_FETCHED): a
+    uint32_t fetched;     /* when this record was fetched alone (RECS_FETCHED), or its
+                           * save's outcome became unknown (RECS_FORGOTTEN): a
                            * cache_stamp, tenths of a second of the cache's clock */
     lru_item *content;    /* the content while resident, else NULL */
 } recs_entry;
