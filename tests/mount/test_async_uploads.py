@@ -32,7 +32,9 @@ def test_async_bulk_cp_under_failures_stores_every_record_once(emulator, mount, 
     # listing then), would fail with their one try.
     m = mount(emu, *FAST, "tries=1", "workers=8", env=env)
     os.mkdir(m.p("apps", "bulk", "imp"))
-    emu.faults({"fail_rate": 0.2, "fail_statuses": [502, 503, 504],
+    # fail_every too: when the workers gather big batches there are few appends, and a
+    # 20% rate alone might spare them all.
+    emu.faults({"fail_rate": 0.2, "fail_every": 7, "fail_statuses": [502, 503, 504],
                 "fail_routes": ["/api/dataframe/bulk"]})
     names = sorted(os.listdir(src))
     r = subprocess.run(["cp", "-t", m.p("apps", "bulk", "imp")] + [str(src / x) for x in names],
