@@ -52,7 +52,7 @@ def make_shop(emu, records=25):
 def test_export_is_the_official_composition(emulator, mount):
     emu = emulator("--demo")
     assert emu.api("PUT", f"/api/app/{APP}", {"groups": GROUPS})[0] == 200
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     assert sorted(os.listdir(m.p("exports"))) == [APP + ".json"]
     emu.reset()
     path = m.p("exports", APP + ".json")
@@ -89,7 +89,7 @@ def test_import_under_a_new_name_then_the_records(emulator, mount, tmp_path):
         pytest.skip("rsync is not installed")
     emu = emulator("--demo")
     make_shop(emu)
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     before = {k: v for k, v in snapshot(emu).items()}
     emu.reset()
     run(["cp", m.p("exports", "shop.json"), m.p("exports", "shop-copy.json")])
@@ -142,7 +142,7 @@ def test_import_under_a_new_name_then_the_records(emulator, mount, tmp_path):
 def test_existing_app_is_eexist_unless_overwrite(emulator, mount):
     emu = emulator("--demo")
     make_shop(emu)
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     with open(m.p("exports", "shop.json"), "rb") as f:
         doc = json.loads(f.read())
     before = snapshot(emu)
@@ -186,7 +186,7 @@ def test_existing_app_is_eexist_unless_overwrite(emulator, mount):
 ])
 def test_bad_documents_are_einval_and_change_nothing(emulator, mount, payload, words):
     emu = emulator("--demo")
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     before = snapshot(emu)
     emu.reset()
     if payload:

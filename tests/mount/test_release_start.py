@@ -38,7 +38,7 @@ def write_close(path, data):
 
 def test_start_reads_the_run_on_the_same_handle(emulator, mount):
     emu = emulator("--demo")
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     path = m.p("actionflows", "1.start")
     st = os.stat(path)
     assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == 0
@@ -92,7 +92,7 @@ def test_start_reads_the_run_on_the_same_handle(emulator, mount):
                                      b"\xff{}", b"   "])
 def test_a_bad_payload_is_einval_and_sends_nothing(emulator, mount, payload):
     emu = emulator("--demo")
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     path = m.p("actionflows", "1.start")
     os.stat(path)
     emu.reset()
@@ -110,7 +110,7 @@ def test_a_refused_start_gives_the_errno_and_the_servers_message(emulator, mount
     status, made = emu.api("POST", "/api/actionflow", {"name": "Nightly", "settings": {}})
     assert status == 200, made
     fid = made["data"]["id"]
-    m = mount(emu, "cache_ttl=300")
+    m = mount(emu, "cache_ttl=300", "revalidate=300")
     # No such actionflow: no file, nothing sent.
     assert fails(os.stat, m.p("actionflows", "999.start")) == errno.ENOENT
     assert fails(open, m.p("actionflows", "999.start"), "wb") == errno.ENOENT
