@@ -56,8 +56,9 @@ def emu(emulator):
 
 def test_cp_into_an_unlisted_collection_is_one_request_per_file(emu, mount, tmp_path):
     """Before: three 404 GETs before each create. Now: the first new name is asked alone,
-    the second lists the (one page) collection, and every other costs its create only (revalidate as long as the TTL: the counts are
-    the cache's alone, not those of close-to-open checks when reading back takes over 1 s)."""
+    the second lists the (one page) collection, and every other costs its create only.
+    revalidate as long as the TTL: the counts are the cache's alone, not those of
+    close-to-open checks when reading back takes over 1 s."""
     n = 200
     files = make_sources(tmp_path, n)
     m = mount(emu, "cache_ttl=30", "revalidate=300")
