@@ -12,6 +12,7 @@
 #include "errmap.h"
 #include "memuse.h"
 #include "log.h"
+#include "lowlevel.h"
 #include "ops.h"
 #include "opts.h"
 #include "source.h"
@@ -84,7 +85,7 @@ int main(int argc, char *argv[])
     cache_config ccfg;
     cache *fscache = NULL;
     fs_ctx ctx;
-    struct fuse *fuse = NULL;
+    struct fuse_session *se = NULL;
     char *mountpoint = NULL;
     bool mounted = false, handlers = false, curl_ready = false;
     int status = 1;
@@ -99,7 +100,7 @@ int main(int argc, char *argv[])
         fs_opts_usage(stdout, "clappfs");
         printf("\nlibfuse options:\n");
         fflush(stdout);
-        fuse_lib_help(&o.args);
+        fuse_lowlevel_help();
         status = 0;
         goto cleanup;
     }
@@ -119,11 +120,10 @@ int main(int argc, char *argv[])
         log_error("out of memory");
         goto cleanup;
     }
-    /* fuse_new checks libfuse's options before anything is asked, sent or mounted; ctx is
-     * filled in below, before the loop calls init. */
-    fuse = fuse_new(&o.args, control_operations(fs_operations()), sizeof(struct fuse_operations),
-                    &ctx);
-    if (!fuse)
+    /* The session checks libfuse's options before anything is asked, sent or mounted; ctx
+     * is filled in below, before the loop calls init. */
+    se = ll_session_new(&o.args, control_operations(fs_operations()), &ctx, ops_attr_timeout);
+    if (!se)
         goto cleanup;
 
     if (fs_opts_credentials(&o, errbuf, sizeof errbuf) != 0) {
@@ -182,6 +182,7 @@ int main(int argc, char *argv[])
     ctx.ttl = o.cache_ttl;
     ctx.revalidate = o.revalidate;
     ctx.overwrite = o.overwrite;
+    ctx.workers = o.workers;
     ctx.ro = o.ro;
     ctx.insecure = o.insecure;
     ctx.daemon = !o.foreground;
@@ -219,35 +220,34 @@ int main(int argc, char *argv[])
             goto cleanup;
         }
     }
-    if (fuse_mount(fuse, mountpoint) != 0)
+    if (fuse_session_mount(se, mountpoint) != 0)
         goto cleanup;
     mounted = true;
     if (fuse_daemonize(o.foreground) != 0)
         goto cleanup;
     if (!o.foreground)
         log_use_syslog();
-    if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+    if (fuse_set_signal_handlers(se) != 0)
         goto cleanup;
     handlers = true;
 
     if (o.single_thread) {
-        status = fuse_loop(fuse) == 0 ? 0 : 1;
+        status = fuse_session_loop(se) == 0 ? 0 : 1;
     } else {
         struct fuse_loop_config loop = {.clone_fd = o.clone_fd ? 1 : 0,
                                         .max_idle_threads = o.max_idle_threads > 0
                                                                 ? (unsigned)o.max_idle_threads
                                                                 : 10};
-        status = fuse_loop_mt(fuse, &loop) == 0 ? 0 : 1;
+        status = fuse_session_loop_mt(se, &loop) == 0 ? 0 : 1;
     }
 
 cleanup:
     jr_detach(); /* async uploads: no more notices to the kernel */
     if (handlers)
-        fuse_remove_signal_handlers(fuse_get_session(fuse));
+        fuse_remove_signal_handlers(se);
     if (mounted)
-        fuse_unmount(fuse);
-    if (fuse)
-        fuse_destroy(fuse);
+        fuse_session_unmount(se);
+    ll_session_destroy(se);
     jr_close(); /* after the drain (FUSE destroy), before the client goes */
     cache_free(fscache);
     cf_client_free(client);

@@ -52,7 +52,7 @@ typedef struct fs_opts {
     int max_idle_threads;  /* -1: libfuse's default */
     bool show_help;
     bool show_version;
-    struct fuse_args args; /* for fuse_new: argv[0] and the options libfuse takes */
+    struct fuse_args args; /* for the session: argv[0] and the options libfuse takes */
 } fs_opts;
 
 /* Parses argv (options before or after the two positionals URL and MOUNTPOINT; -o lists

@@ -10,7 +10,7 @@
 #include "clappform.h"
 
 /* What every operation reaches through the FUSE context's private data (ops_ctx()), and
- * what the layers below are handed. Made by main before fuse_new; it outlives the FUSE
+ * what the layers below are handed. Made by main before the session; it outlives the FUSE
  * loop. Borrowed pointers. */
 typedef struct fs_ctx {
     cf_client *client;
@@ -20,6 +20,7 @@ typedef struct fs_ctx {
     double ttl;          /* kernel entry timeout; attr/negative: the lesser with revalidate */
     double revalidate;   /* -o revalidate (cache_config.close_to_open) */
     bool overwrite;      /* -o overwrite: saves do not check the server's version */
+    int workers;         /* -o workers: requests in flight at once */
     bool ro;
     bool insecure;
     bool daemon;         /* serving in the background: the log is the system log */

@@ -221,6 +221,19 @@ int stats_render(const stats_view *v, char **out, size_t *len)
                   jc->enabled ? "true" : "false", jc->pending, jc->failed, jc->uploaded,
                   jc->retries, jc->superseded);
     }
+    {
+        const stats_kernel *k = &v->kernel;
+        tb_printf(&b,
+                  "  \"kernel\": {\"lookup\": %" PRIu64 ", \"forget\": %" PRIu64
+                  ", \"getattr\": %" PRIu64 ", \"setattr\": %" PRIu64 ", \"open\": %" PRIu64
+                  ", \"read\": %" PRIu64 ", \"write\": %" PRIu64 ", \"flush\": %" PRIu64
+                  ", \"release\": %" PRIu64 ", \"opendir\": %" PRIu64 ", \"readdir\": %" PRIu64
+                  ", \"readdirplus\": %" PRIu64 ", \"create\": %" PRIu64 ", \"other\": %" PRIu64
+                  ", \"nodes\": %" PRIu64 "},\n",
+                  k->lookup, k->forget, k->getattr, k->setattr, k->open, k->read, k->write,
+                  k->flush, k->release, k->opendir, k->readdir, k->readdirplus, k->create,
+                  k->other, k->nodes);
+    }
     tb_printf(&b, "  \"errors\": {\"total\": %" PRIu64 ", \"kept\": %zu}\n}\n", errlog_total(),
               errlog_kept());
     *out = tb_take(&b, len);

@@ -32,6 +32,14 @@ typedef struct stats_journal {
     uint64_t superseded; /* replaced by a newer entry of their path before sending */
 } stats_journal;
 
+/* The kernel's requests to the mount, by kind, and the nodes it holds (fs/ops/lowlevel.c
+ * counts them): what a tool's run cost in round trips through /dev/fuse. */
+typedef struct stats_kernel {
+    uint64_t lookup, forget, getattr, setattr, open, read, write, flush, release, opendir,
+        readdir, readdirplus, create, other;
+    uint64_t nodes;
+} stats_kernel;
+
 /* What the rendering reads; any pointer may be NULL (that part is left out). */
 typedef struct stats_view {
     cf_client *client;
@@ -43,6 +51,7 @@ typedef struct stats_view {
     bool read_only;
     double uptime;            /* seconds since the mount */
     stats_journal journal;    /* as the caller read it just before rendering */
+    stats_kernel kernel;      /* likewise */
 } stats_view;
 
 /* The statistics as one JSON object (pretty, keys in a fixed order, final newline):
@@ -51,6 +60,8 @@ typedef struct stats_view {
  *    "routes": {"GET /api/apps": {"200": {"count", "retries", "seconds", "bytes_sent",
  *    "bytes_received"}, ...}, ...}, "cache": {...}, "uploads": {...}, "journal":
  *    {"enabled", "pending", "failed", "uploaded", "retries", "superseded"} (-o async_uploads),
+ *    "kernel": {"lookup", "forget", "getattr", "setattr", "open", "read", "write", "flush",
+ *    "release", "opendir", "readdir", "readdirplus", "create", "other", "nodes"},
  *    "errors": {...}}
  * Route keys are "METHOD TEMPLATE" as the emulator's stats name them; status "0" counts
  * tries that got no answer. *out is malloc'ed; returns 0 or -1 (out of memory). */

@@ -21,6 +21,7 @@
 #include "errlog.h"
 #include "layout.h"
 #include "log.h"
+#include "lowlevel.h"
 #include "ops.h"
 #include "uploader.h"
 
@@ -154,6 +155,7 @@ static int render(enum which w, char **out, size_t *len)
         v.uptime = (double)(now.tv_sec - started_mono.tv_sec) +
                    (double)(now.tv_nsec - started_mono.tv_nsec) / 1e9;
         jr_get_counts(&v.journal);
+        ll_get_counts(&v.kernel);
         return stats_render(&v, out, len) == 0 ? 0 : -ENOMEM;
     }
     if (w == C_ERRORS)
@@ -580,10 +582,9 @@ static int w_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
 
 static void *w_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-    void *data = inner.init ? inner.init(conn, cfg) : fuse_get_context()->private_data;
-    struct fuse *f = fuse_get_context()->fuse;
+    void *data = inner.init ? inner.init(conn, cfg) : ll_userdata();
     pthread_mutex_lock(&control_lock);
-    session = f ? fuse_get_session(f) : NULL;
+    session = ll_session();
     pthread_mutex_unlock(&control_lock);
     return data;
 }

@@ -21,7 +21,7 @@
 #include "stats.h"
 
 /* Remembers what the files show (the view is copied; its strings, client and cache are
- * borrowed and must outlive the mount). Call before fuse_new; the mount time is now. */
+ * borrowed and must outlive the mount). Call before the session is made; the mount time is now. */
 void control_init(const stats_view *view);
 
 /* The operations of the mount: a copy of inner in which every operation on a path under

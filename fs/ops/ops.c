@@ -12,6 +12,7 @@
 #include "errmap.h"
 #include "layout.h"
 #include "log.h"
+#include "lowlevel.h"
 #include "names.h"
 #include "ndjson.h"
 #include "tasks.h"
@@ -20,7 +21,7 @@
 
 fs_ctx *ops_ctx(void)
 {
-    return fuse_get_context()->private_data;
+    return ll_userdata();
 }
 
 void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st)
@@ -37,6 +38,13 @@ void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st)
     st->st_mtim.tv_sec = a->mtime;
     st->st_ctim.tv_sec = a->mtime;
     st->st_atim.tv_sec = a->mtime;
+}
+
+double ops_attr_timeout(const char *path, const struct stat *st, double dflt)
+{
+    (void)path;
+    (void)st;
+    return dflt;
 }
 
 /* The journal's jr_changed_fn: the kernel forgets the file's attributes and pages. */
@@ -66,24 +74,22 @@ int ops_read_buf(ops_read_fn *read, struct fuse_bufvec **bufp, size_t size, off_
 
 static void forget_path(void *ud, const char *path)
 {
-    fuse_invalidate_path(ud, path);
+    (void)ud;
+    ll_invalidate_path(path);
 }
 
 void ops_forget_names(void *ud, const char *app_dir, const char *coll_dir, char **names,
                       size_t n)
 {
-    struct fuse_context *ctx = fuse_get_context();
     char path[PATH_MAX];
     (void)ud;
 
-    if (!ctx || !ctx->fuse)
-        return;
     for (size_t i = 0; i < n; i++) {
         /* -ENOENT: the kernel holds nothing of it (a new name: its negative entry lasts
          * no longer than `revalidate`). */
         if ((size_t)snprintf(path, sizeof path, "/%s/%s/%s/%s", LAYOUT_APPS_NAME, app_dir,
                              coll_dir, names[i]) < sizeof path)
-            fuse_invalidate_path(ctx->fuse, path);
+            ll_invalidate_path(path);
     }
 }
 
@@ -118,9 +124,19 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS;
     conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+    /* Writes of dataframe files in 1 MiB requests, not 128 KiB ones (libfuse's buffers
+     * take 1 MiB; the kernel caps it at what it allows). */
+    conn->max_write = 1u << 20;
+    /* Requests the kernel sends without waiting (readahead, releases): enough to keep
+     * every worker busy when parallel readers (cp -r, grep -r, rsync) read at once. */
+    if (x->workers > 0) {
+        unsigned bg = (unsigned)x->workers * 2;
+        conn->max_background = bg > 12 ? bg : 12;
+        conn->congestion_threshold = conn->max_background * 3 / 4;
+    }
     log_info("mounted %s on %s%s", x->url, x->mountpoint, x->ro ? " (read-only)" : "");
     ops_file_init(x); /* the mount's device, for opens that fill the page cache */
-    jr_start(forget_path, fuse_get_context()->fuse); /* async uploads: the journal's workers */
+    jr_start(forget_path, NULL); /* async uploads: the journal's workers */
     /* Said on stderr before detaching; the system log hears it too. */
     if (x->insecure && x->daemon)
         log_warning("-o insecure: the server's TLS certificate is not verified");

@@ -35,6 +35,9 @@ typedef struct fs_dirh {
  * releasedir, statfs, init, destroy). */
 const struct fuse_operations *fs_operations(void);
 
+/* ll_attr_timeout_fn (lowlevel.h): how long the kernel keeps the attributes of path. */
+double ops_attr_timeout(const char *path, const struct stat *st, double dflt);
+
 /* Shared by the operation files. */
 fs_ctx *ops_ctx(void);
 void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st);

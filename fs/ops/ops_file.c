@@ -15,6 +15,8 @@
 
 #include <fuse_lowlevel.h>
 
+#include "lowlevel.h"
+
 #include "errlog.h"
 #include "layout.h"
 #include "log.h"
@@ -101,7 +103,7 @@ static bool push_content(fuse_ino_t ino, const lru_item *content)
     if (content->len == 0 || content->len > PUSH_MAX)
         return false;
     bv.buf[0].mem = (void *)content->data;
-    return fuse_lowlevel_notify_store(fuse_get_session(fuse_get_context()->fuse), ino, 0,
+    return fuse_lowlevel_notify_store(ll_session(), ino, 0,
                                       &bv, 0) == 0;
 }
 

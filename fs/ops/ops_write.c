@@ -11,6 +11,7 @@
 #include "cache_write.h"
 #include "errlog.h"
 #include "log.h"
+#include "lowlevel.h"
 #include "names.h"
 #include "upload.h"
 #include "uploader.h"
@@ -340,11 +341,10 @@ void wr_destroy(void)
 
 void wr_inval(const char *path)
 {
-    struct fuse_context *ctx = fuse_get_context();
     /* Called in the operation's thread: the kernel handles the notice at once, so the
      * next stat or read after close(2) returns sees the server's file. */
-    if (ctx && ctx->fuse && path)
-        fuse_invalidate_path(ctx->fuse, path);
+    if (path)
+        ll_invalidate_path(path);
 }
 
 /* ------------------------------------------------------------------------- */

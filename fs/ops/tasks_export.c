@@ -14,6 +14,7 @@
 #include "errmap.h"
 #include "layout.h"
 #include "log.h"
+#include "lowlevel.h"
 #include "names.h"
 #include "ops.h"
 #include "tasks.h"
@@ -310,7 +311,6 @@ cleanup:
 
 void tk_export_release(tk_file *f)
 {
-    struct fuse_context *ctx = fuse_get_context();
     bool was_writer = false;
 
     pthread_mutex_lock(&ex_lock);
@@ -323,8 +323,8 @@ void tk_export_release(tk_file *f)
     pthread_mutex_unlock(&ex_lock);
     /* What the kernel holds of the name (the writer's size, or a name whose import never
      * happened) is forgotten: the next stat asks again. */
-    if (was_writer && ctx && ctx->fuse)
-        fuse_invalidate_path(ctx->fuse, f->path);
+    if (was_writer)
+        ll_invalidate_path(f->path);
 }
 
 /* Imports doc text as app file name `name`: see tasks.h. 0 or a negative errno. */
