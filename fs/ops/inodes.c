@@ -35,6 +35,7 @@ struct ino_table {
     node **by_name, **by_id;
     size_t mask;  /* both tables have mask + 1 buckets */
     size_t count; /* nodes, the root included */
+    uint64_t last; /* the number given last */
     node *root;
 };
 
@@ -95,10 +96,20 @@ static void name_link(ino_table *t, node *n)
     n->attached = true;
 }
 
-/* Frees n and then each ancestor left with no reference and no child. */
+/* Frees n and then each ancestor left with no reference and no child, if it has no name
+ * (a node with a name stays: its number is the name's for the mount's life). */
+static bool named(ino_table *t, const node *n)
+{
+    for (; n && n != t->root; n = n->parent)
+        if (!n->attached)
+            return false;
+    return true;
+}
+
 static void release_chain(ino_table *t, node *n)
 {
-    while (n && n != t->root && n->refs == 0 && n->children == 0 && n->busy == 0) {
+    while (n && n != t->root && n->refs == 0 && n->children == 0 && n->busy == 0 &&
+           !named(t, n)) {
         node *parent = n->parent;
         node **pp = id_slot(t, n->ino);
         if (n->attached)
@@ -163,6 +174,7 @@ int ino_new(ino_table **out)
     if (!t->by_name || !t->by_id || !t->root)
         goto cleanup;
     t->root->ino = INO_ROOT;
+    t->last = INO_ROOT;
     t->root->refs = 1;
     *id_slot(t, INO_ROOT) = t->root;
     t->count = 1;
@@ -251,7 +263,9 @@ int ino_child_path(ino_table *t, uint64_t parent, const char *name, char *buf, s
     return rc;
 }
 
-/* A new attached node under parent; its number from the name, or the next free one. */
+/* A new attached node under parent, with the next number: numbers grow in the order names
+ * are first seen, the listing's order (find and fts visit a large directory's entries in
+ * inode order: so they read a collection in its pages' order). */
 static node *make(ino_table *t, node *parent, const char *name)
 {
     size_t l = strlen(name);
@@ -262,11 +276,7 @@ static node *make(ino_table *t, node *parent, const char *name)
         return NULL;
     memset(n, 0, sizeof *n);
     memcpy(n->name, name, l + 1);
-    ino = name_hash(parent->ino, name) >> 1;
-    if (ino <= INO_ROOT)
-        ino += 2;
-    while (by_id(t, ino))
-        ino = ino + 1 > INO_ROOT ? ino + 1 : INO_ROOT + 1;
+    ino = ++t->last;
     n->ino = ino;
     n->parent = parent;
     parent->children++;
@@ -423,11 +433,7 @@ uint64_t ino_find(ino_table *t, uint64_t parent, const char *name)
 
 uint64_t ino_number(ino_table *t, uint64_t parent, const char *name)
 {
-    pthread_mutex_lock(&t->lock);
-    node *n = *name_slot(t, parent, name);
-    uint64_t ino = n ? n->ino : name_hash(parent, name) >> 1;
-    pthread_mutex_unlock(&t->lock);
-    return ino > INO_ROOT ? ino : ino + 2;
+    return ino_remember(t, parent, name, 0);
 }
 
 void ino_forget(ino_table *t, uint64_t ino, uint64_t n)
@@ -441,11 +447,33 @@ void ino_forget(ino_table *t, uint64_t ino, uint64_t n)
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Detaches n: no name leads to it. It stays (with its parent) while referenced. */
+/* Detaches n: no name leads to it. It stays (with its parent) while referenced. The names
+ * below a directory that goes are let go too (those not held: the kernel drops the rest). */
 static void detach(ino_table *t, node *n)
 {
     if (n->attached)
         name_unlink(t, n);
+    if (n->children) {
+        node *orphans = NULL;
+        for (size_t i = 0; i <= t->mask; i++)
+            for (node *c = t->by_id[i]; c; c = c->id_next)
+                if (c->parent == n && c->attached && c->refs == 0 && c->children == 0 &&
+                    c->busy == 0) {
+                    name_unlink(t, c);
+                    c->name_next = orphans; /* free after the walk of the chains */
+                    orphans = c;
+                }
+        while (orphans) {
+            node *c = orphans;
+            node **pp = id_slot(t, c->ino);
+            orphans = c->name_next;
+            if (*pp == c)
+                *pp = c->id_next;
+            n->children--;
+            t->count--;
+            free(c);
+        }
+    }
     release_chain(t, n);
 }
 

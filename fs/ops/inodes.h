@@ -11,12 +11,13 @@
  * The table maps one to the other, and keeps each node while the kernel holds it: a
  * lookup, a create or an entry of readdirplus adds one reference, FORGET takes n away.
  *
- * A node's number is a hash of its parent's number and its name, so the same name under
- * the same directory gets the same number again after the kernel forgot it (a record's
- * `_id` keeps its inode number for the life of the mount, if no other node holds that
- * number then: a collision takes the next free one). A rename moves the node (the kernel
+ * Numbers are given in the order names are first seen (a listing's order) and a node
+ * with a name stays when the kernel forgets it, so a name keeps its number for the life
+ * of the mount (a record's `_id`, its inode number). A rename moves the node (the kernel
  * keeps the number it knows); an unlink or a replacing rename detaches it: its number
- * still answers (for open handles) but has no path (ino_path gives -ESTALE).
+ * still answers while the kernel holds it (for open handles) but has no path (ino_path
+ * gives -ESTALE), and it goes with the last reference. A directory that goes takes the
+ * names below it that the kernel does not hold.
  *
  * Thread-safe: one mutex inside. Paths are written into the caller's buffer.
  */
@@ -65,10 +66,11 @@ bool ino_open_handle(ino_table *t, uint64_t ino, uint64_t *fh);
 uint64_t ino_remember(ino_table *t, uint64_t parent, const char *name, uint64_t refs);
 /* The node of name under parent without making it, or 0. */
 uint64_t ino_find(ino_table *t, uint64_t parent, const char *name);
-/* The number name under parent has, or would have if looked up now (for readdir's d_ino,
- * which then matches what stat shows in all but a collision). */
+/* The number of name under parent, the node made (with no reference) if missing: for
+ * readdir's d_ino, which then is what stat shows. 0: parent unknown, or out of memory. */
 uint64_t ino_number(ino_table *t, uint64_t parent, const char *name);
-/* FORGET: n references fewer; a node with none and no children goes. Unknown: ignored. */
+/* FORGET: n references fewer; a node with none, no children and no name goes. Unknown:
+ * ignored. */
 void ino_forget(ino_table *t, uint64_t ino, uint64_t n);
 /* The name under parent no longer leads to its node (unlink, rmdir). */
 void ino_detach(ino_table *t, uint64_t parent, const char *name);

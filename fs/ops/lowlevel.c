@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -534,6 +535,7 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 typedef struct dfill {
     fuse_req_t req;
     fuse_ino_t dir;
+    const char *dirpath; /* for the attribute timeouts of its entries */
     char *buf;
     size_t size, used;
     bool plus;
@@ -568,10 +570,12 @@ static int fill(void *ud, const char *name, const struct stat *st, off_t off,
                 char path[PATH_MAX];
                 e.attr.st_ino = e.ino;
                 e.entry_timeout = L.cfg.entry_timeout;
-                e.attr_timeout = L.attr_timeout && ino_path(L.inodes, e.ino, path,
-                                                            sizeof path) == 0
-                                     ? attr_timeout_of(path, st)
-                                     : L.cfg.attr_timeout;
+                e.attr_timeout = L.cfg.attr_timeout;
+                if (L.attr_timeout && d->dirpath &&
+                    (size_t)snprintf(path, sizeof path, "%s/%s",
+                                     strcmp(d->dirpath, "/") ? d->dirpath : "", name) <
+                        sizeof path)
+                    e.attr_timeout = attr_timeout_of(path, st);
             }
         } else if (!is_dot(name)) {
             e.attr.st_ino = ino_number(L.inodes, d->dir, name);
@@ -599,6 +603,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
     dfill d = {.req = req, .dir = ino, .size = size, .plus = plus};
     int rc = hold(ino, &h, &path, true);
 
+    d.dirpath = path;
     if (rc == 0 && !L.ops.readdir)
         rc = -ENOSYS;
     if (rc == 0 && !(d.buf = malloc(size ? size : 1)))

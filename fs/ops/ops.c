@@ -42,8 +42,18 @@ void ops_stat(const fs_ctx *x, const cache_attr *a, struct stat *st)
 
 double ops_attr_timeout(const char *path, const struct stat *st, double dflt)
 {
-    (void)path;
-    (void)st;
+    fs_ctx *x = ops_ctx();
+    layout_path p;
+
+    /* A record's attributes are the cache's for cache_ttl (a stat of a record is served
+     * from the cache, README), and whatever changes them on this mount tells the kernel
+     * (saves, close-to-open checks of its collection, an open that fetched another
+     * version): the kernel may keep them as long, so `ls -l`, `cp -r` and `cat` of a
+     * large collection ask no GETATTR per file after the listing. Directories, and files
+     * whose size changes with no notice (.clappfs, dataframes), keep the short one. */
+    if (x && S_ISREG(st->st_mode) && x->ttl > dflt && layout_parse(path, &p) == 0 &&
+        p.kind == LAYOUT_RECORD)
+        return x->ttl;
     return dflt;
 }
 

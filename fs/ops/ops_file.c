@@ -154,6 +154,10 @@ int ops_open(const char *path, struct fuse_file_info *fi)
      * the kernel holds another size (a listing's, taken before a save ended): read around
      * the page cache, which the kernel cuts at its size, so no byte is cut off or
      * invented. */
+    /* Another version than the kernel's attributes say: it forgets them (they are kept
+     * for cache_ttl, ops_attr_timeout), so the next stat shows this one. */
+    if (changed)
+        ll_invalidate_path(path);
     k = changed ? KSIZE_OTHER : kernel_size(x, path, content->len, &ino);
     /* A file written here lately may be rewritten in place while this handle reads it:
      * the kernel then cuts its page cache and takes the writer's size (wnode.h). */
