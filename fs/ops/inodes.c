@@ -13,6 +13,7 @@ typedef struct node {
     struct node *parent;    /* counted in parent->children while set */
     uint64_t ino;
     uint64_t refs;          /* the kernel's references */
+    uint64_t ksize;         /* the size the kernel holds (INO_SIZE_UNKNOWN: not told yet) */
     uint32_t children;      /* nodes whose parent this is */
     uint16_t busy;          /* operations holding its path (ino_hold) */
     bool attached;          /* reachable by name */
@@ -276,6 +277,7 @@ static node *make(ino_table *t, node *parent, const char *name)
         return NULL;
     memset(n, 0, sizeof *n);
     memcpy(n->name, name, l + 1);
+    n->ksize = INO_SIZE_UNKNOWN;
     ino = ++t->last;
     n->ino = ino;
     n->parent = parent;
@@ -541,6 +543,24 @@ int ino_move(ino_table *t, uint64_t parent, const char *name, uint64_t newparent
 cleanup:
     pthread_mutex_unlock(&t->lock);
     return rc;
+}
+
+void ino_set_size(ino_table *t, uint64_t ino, uint64_t size, bool grow_only)
+{
+    pthread_mutex_lock(&t->lock);
+    node *n = by_id(t, ino);
+    if (n && (!grow_only || n->ksize == INO_SIZE_UNKNOWN || size > n->ksize))
+        n->ksize = grow_only && n->ksize == INO_SIZE_UNKNOWN ? INO_SIZE_UNKNOWN : size;
+    pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t ino_size(ino_table *t, uint64_t ino)
+{
+    pthread_mutex_lock(&t->lock);
+    node *n = by_id(t, ino);
+    uint64_t size = n ? n->ksize : INO_SIZE_UNKNOWN;
+    pthread_mutex_unlock(&t->lock);
+    return size;
 }
 
 size_t ino_count(ino_table *t)

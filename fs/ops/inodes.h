@@ -78,6 +78,13 @@ void ino_detach(ino_table *t, uint64_t parent, const char *name);
  * detached. -ENOMEM leaves the table as it was (the node keeps its old name). */
 int ino_move(ino_table *t, uint64_t parent, const char *name, uint64_t newparent,
              const char *newname);
+/* The size the kernel holds for a node: the last one answered to it (lookup, getattr,
+ * setattr, create, readdirplus), or grown by its writes (grow_only: a write's end, kept
+ * when larger; nothing when unknown). INO_SIZE_UNKNOWN when never told, or the node is
+ * unknown. */
+#define INO_SIZE_UNKNOWN UINT64_MAX
+void ino_set_size(ino_table *t, uint64_t ino, uint64_t size, bool grow_only);
+uint64_t ino_size(ino_table *t, uint64_t ino);
 /* Nodes held now (for .clappfs/stats and tests). */
 size_t ino_count(ino_table *t);
 

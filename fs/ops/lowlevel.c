@@ -112,6 +112,7 @@ static int entry_of(fuse_ino_t parent, const char *name, const char *path,
     e->ino = ino_remember(L.inodes, parent, name, 1);
     if (!e->ino)
         return -ENOMEM;
+    ino_set_size(L.inodes, e->ino, (uint64_t)e->attr.st_size, false);
     e->attr.st_ino = e->ino;
     e->entry_timeout = L.cfg.entry_timeout;
     e->attr_timeout = attr_timeout_of(path, &e->attr);
@@ -206,6 +207,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         rc = getattr_unnamed(ino, &st);
     if (rc == 0) {
         st.st_ino = ino;
+        ino_set_size(L.inodes, ino, (uint64_t)st.st_size, false);
         fuse_reply_attr(req, &st, attr_timeout_of(path, &st));
     } else {
         reply_err(req, rc);
@@ -258,6 +260,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int va
         rc = setattr_steps(path, attr, valid, fi, &st);
     if (rc == 0) {
         st.st_ino = ino;
+        ino_set_size(L.inodes, ino, (uint64_t)st.st_size, false);
         fuse_reply_attr(req, &st, attr_timeout_of(path, &st));
     } else {
         reply_err(req, rc);
@@ -410,6 +413,18 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     fuse_reply_err(req, -rc);
 }
 
+/* The node an open of this thread is for (ll_open_node), 0 outside. */
+static __thread fuse_ino_t opening;
+
+bool ll_open_node(uint64_t *ino, uint64_t *ksize)
+{
+    if (!opening || !L.inodes)
+        return false;
+    *ino = opening;
+    *ksize = ino_size(L.inodes, opening);
+    return true;
+}
+
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     held h;
@@ -417,8 +432,10 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     int rc = hold(ino, &h, &path, false);
     COUNT(open);
 
+    opening = ino;
     if (rc == 0)
         rc = L.ops.open ? L.ops.open(path, fi) : 0;
+    opening = 0;
     if (rc) {
         reply_err(req, rc);
     } else {
@@ -466,6 +483,8 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 
     if (rc == 0)
         rc = L.ops.write ? L.ops.write(path, data, size, off, fi) : -ENOSYS;
+    if (rc > 0) /* the kernel grows the file's size itself */
+        ino_set_size(L.inodes, ino, (uint64_t)off + (uint64_t)rc, true);
     unhold(&h);
     if (rc >= 0)
         fuse_reply_write(req, (size_t)rc);
@@ -568,6 +587,7 @@ static int fill(void *ud, const char *name, const struct stat *st, off_t off,
             e.ino = ino_remember(L.inodes, d->dir, name, 1);
             if (e.ino) {
                 char path[PATH_MAX];
+                ino_set_size(L.inodes, e.ino, (uint64_t)st->st_size, false);
                 e.attr.st_ino = e.ino;
                 e.entry_timeout = L.cfg.entry_timeout;
                 e.attr_timeout = L.cfg.attr_timeout;

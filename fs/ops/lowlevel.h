@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 /* FUSE_USE_VERSION comes from the build (fs/meson.build). */
@@ -53,6 +54,11 @@ struct fuse_session *ll_session(void);
  * 0, -ENOENT (not held: nothing to forget), or libfuse's error. Not from a lookup of that
  * name (see fuse_lowlevel_notify_inval_inode). */
 int ll_invalidate_path(const char *path);
+/* Called from an open: the node being opened and the size the kernel holds for it (the
+ * last answered to it, or grown by its writes; LL_SIZE_UNKNOWN when never told). false
+ * outside an open. */
+#define LL_SIZE_UNKNOWN UINT64_MAX
+bool ll_open_node(uint64_t *ino, uint64_t *ksize);
 /* The kernel's requests so far, by kind, and the nodes it holds (for .clappfs/stats). */
 void ll_get_counts(stats_kernel *out);
 

@@ -145,7 +145,6 @@ static void *ops_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
         conn->congestion_threshold = conn->max_background * 3 / 4;
     }
     log_info("mounted %s on %s%s", x->url, x->mountpoint, x->ro ? " (read-only)" : "");
-    ops_file_init(x); /* the mount's device, for opens that fill the page cache */
     jr_start(forget_path, NULL); /* async uploads: the journal's workers */
     /* Said on stderr before detaching; the system log hears it too. */
     if (x->insecure && x->daemon)

@@ -60,8 +60,6 @@ int ops_releasedir(const char *path, struct fuse_file_info *fi);
  * check's answer). From the thread of a FUSE operation. */
 void ops_forget_names(void *ud, const char *app_dir, const char *coll_dir, char **names,
                       size_t n);
-/* At init, once mounted: notes the mount's device (ops_file.c). */
-void ops_file_init(fs_ctx *x);
 int ops_open(const char *path, struct fuse_file_info *fi);
 int ops_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi);
 int ops_release(const char *path, struct fuse_file_info *fi);

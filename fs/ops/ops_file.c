@@ -1,17 +1,13 @@
 /* ops_file.c: the file operations: open (a content snapshot per handle), read, release. */
-#define _GNU_SOURCE /* statx */
 #include "ops.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <fuse_lowlevel.h>
 
@@ -26,70 +22,19 @@
 /* Contents up to this size are put in the kernel's page cache by the open itself. */
 #define PUSH_MAX (128 * 1024)
 
-/* The mount's device, learnt at init (a file found at a path must be one of ours);
- * push_ok 0 when opens cannot fill the page cache (no openat2 with RESOLVE_CACHED before
- * Linux 5.12, or the mount not found). */
-static unsigned push_major, push_minor;
-static int push_ok;
-
-/* An O_PATH descriptor of path, resolved from the kernel's name cache only: when a name
- * would need revalidating (a request to this daemon), -1 (EAGAIN) instead. */
-static int open_cached(const char *path)
-{
-    struct open_how how = {.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW,
-                           .resolve = RESOLVE_CACHED | RESOLVE_NO_MAGICLINKS};
-    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
-}
-
-/* statx of path from cached names and attributes only: no request to this daemon. */
-static int statx_cached(const char *path, struct statx *sx)
-{
-    int fd = open_cached(path), rc;
-
-    if (fd < 0)
-        return -1;
-    rc = statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_SIZE, sx);
-    close(fd);
-    return rc;
-}
-
-void ops_file_init(fs_ctx *x)
-{
-    struct statx sx;
-
-    /* Called while the kernel waits for INIT: the root's attributes are the kernel's own,
-     * and the mount is ours (just made at this path). */
-    if (x->mountpoint && statx_cached(x->mountpoint, &sx) == 0) {
-        push_major = sx.stx_dev_major;
-        push_minor = sx.stx_dev_minor;
-        __atomic_store_n(&push_ok, 1, __ATOMIC_RELEASE);
-    } else {
-        log_debug("opens read through the kernel's cache the usual way: %s", strerror(errno));
-    }
-}
-
-/* The size the kernel holds for the file at path, compared with len; *ino its inode
- * (with use_ino off, libfuse's node id). Found through the daemon's own view of the
- * mount, from cached names and attributes only: nothing is asked of this daemon, so no
- * request can wait for itself; the descriptor is let go at once (one kept would make the
- * mount busy). The path cannot be renamed meanwhile: libfuse holds it for the open. */
+/* The size the kernel holds for the file being opened, compared with len; *ino its node.
+ * The inode table knows it (the last size answered to the kernel, or grown by its
+ * writes): nothing is asked of anyone. */
 typedef enum ksize { KSIZE_UNKNOWN, KSIZE_SAME, KSIZE_OTHER } ksize;
 
-static ksize kernel_size(fs_ctx *x, const char *path, size_t len, fuse_ino_t *ino)
+static ksize kernel_size(size_t len, fuse_ino_t *ino)
 {
-    char full[PATH_MAX];
-    struct statx sx;
+    uint64_t n, size;
 
-    if (!__atomic_load_n(&push_ok, __ATOMIC_ACQUIRE) || path[0] != '/' || !path[1])
+    if (!ll_open_node(&n, &size) || size == LL_SIZE_UNKNOWN)
         return KSIZE_UNKNOWN;
-    if ((size_t)snprintf(full, sizeof full, "%s%s", x->mountpoint, path) >= sizeof full)
-        return KSIZE_UNKNOWN;
-    if (statx_cached(full, &sx) != 0 || (sx.stx_mask & (STATX_INO | STATX_SIZE)) !=
-                                            (STATX_INO | STATX_SIZE) ||
-        sx.stx_dev_major != push_major || sx.stx_dev_minor != push_minor)
-        return KSIZE_UNKNOWN;
-    *ino = (fuse_ino_t)sx.stx_ino;
-    return sx.stx_size == len ? KSIZE_SAME : KSIZE_OTHER;
+    *ino = (fuse_ino_t)n;
+    return size == len ? KSIZE_SAME : KSIZE_OTHER;
 }
 
 /* Stores content in the kernel's page cache for inode ino (FUSE_NOTIFY_STORE) before the
@@ -158,7 +103,7 @@ int ops_open(const char *path, struct fuse_file_info *fi)
      * for cache_ttl, ops_attr_timeout), so the next stat shows this one. */
     if (changed)
         ll_invalidate_path(path);
-    k = changed ? KSIZE_OTHER : kernel_size(x, path, content->len, &ino);
+    k = changed ? KSIZE_OTHER : kernel_size(content->len, &ino);
     /* A file written here lately may be rewritten in place while this handle reads it:
      * the kernel then cuts its page cache and takes the writer's size (wnode.h). */
     if (k != KSIZE_OTHER && wf_written_lately(path))
