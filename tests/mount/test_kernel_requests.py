@@ -12,11 +12,13 @@ import pytest
 
 APP = "uspresidents"
 COLL, N = "gen", 1500
+ND = "bulk"
 
 
 @pytest.fixture(scope="module")
 def emu(emulator_factory):
-    return emulator_factory("--demo", "--generate", f"{APP}/{COLL}:{N}")
+    return emulator_factory("--demo", "--generate", f"{APP}/{COLL}:{N}",
+                            "--generate", f"{APP}/{ND}:0")
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +112,22 @@ def test_a_removed_name_gets_a_new_number(mnt):
         assert os.stat(p).st_ino != first
         assert json.loads(keep.read())["n"] == 1
     os.unlink(p)
+
+
+def test_large_writes_are_few_requests(mnt):
+    """A write(2) of 2.4 MB to a dataframe file reaches the daemon in 1 MiB requests
+    (max_write), not 128 KiB ones."""
+    path = mnt.p("dataframes", APP, ND + ".ndjson")
+    lines = b"".join(json.dumps({"_id": f"b{i:05d}", "text": "x" * 560}).encode() + b"\n"
+                     for i in range(4000))
+    assert len(lines) > 2_300_000
+    k0 = kernel(mnt)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        assert os.write(fd, lines) == len(lines)
+    finally:
+        os.close(fd)
+    writes = kernel(mnt)["write"] - k0["write"]
+    assert 3 <= writes <= 4, writes
+    with open(path, "rb") as f:
+        assert f.read().count(b"\n") == 4000
