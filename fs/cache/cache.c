@@ -512,7 +512,7 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
             cache_dir_attr(c, attr);
         break;
     case LAYOUT_RECORD:
-        rc = cache_record_attr(c, p, attr, NULL, NULL, false, err);
+        rc = cache_record_attr(c, p, attr, NULL, NULL, false, NULL, err);
         break;
     default:
         e = file_entry(c, p, &mode, &rc, err);
@@ -531,6 +531,7 @@ int cache_getattr(cache *c, const layout_path *p, cache_attr *attr, cf_error *er
 static int open_common(cache *c, const layout_path *p, lru_item **content, cache_attr *attr,
                        bool *changed, bool reader, cf_error *err)
 {
+    cache_names others = {0};
     cf_error scratch;
     unsigned mode;
     rentry *e;
@@ -546,7 +547,7 @@ static int open_common(cache *c, const layout_path *p, lru_item **content, cache
     pthread_mutex_lock(&c->lock);
     uint64_t mark = cache_fetch_mark();
     if (p->kind == LAYOUT_RECORD) {
-        rc = cache_record_attr(c, p, attr, content, changed, reader, err);
+        rc = cache_record_attr(c, p, attr, content, changed, reader, &others, err);
     } else {
         /* Remember the size shown so far, to tell whether a refetch changed it. */
         uint64_t before = 0;
@@ -572,6 +573,7 @@ static int open_common(cache *c, const layout_path *p, lru_item **content, cache
     }
     cache_count_question(c, mark);
     pthread_mutex_unlock(&c->lock);
+    cache_names_notify(c, p, &others);
     return rc;
 }
 

@@ -457,7 +457,7 @@ static void mark_read(cache *c, const char *app, const char *slug, const char *n
 }
 
 int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
-                      bool *changed, bool reader, cf_error *err)
+                      bool *changed, bool reader, cache_names *others, cf_error *err)
 {
     size_t slen = strlen(LAYOUT_SUFFIX), nlen = strlen(p->name) - slen;
     char *app = NULL, *slug = NULL, *id = NULL, *name = strndup(p->name, nlen);
@@ -526,7 +526,7 @@ int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item
             }
         }
         if (attempt == 0 && s && reader && page_due(c, s)) {
-            if (cache_store_refresh_page(c, app, slug, name, err) == 0) {
+            if (cache_store_refresh_page(c, app, slug, name, others, err) == 0) {
                 free(id);
                 id = NULL;
                 continue;

@@ -153,17 +153,23 @@ void cache_entry_attr(const rentry *e, unsigned mode, cache_attr *attr);
 int cache_resolve_collection(cache *c, const char *app_name, const char *coll_name,
                              bool need_fresh, char **app, char **slug, cf_error *err);
 
-/* Collections (cache_coll.c), all under the lock. */
-/* reader: an open of the read side (close-to-open revalidation, the record marked read). */
-int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
-                      bool *changed, bool reader, cf_error *err);
 /* File names (malloc'ed each, in a malloc'ed array). */
 typedef struct cache_names {
     char **v;
     size_t n, cap;
 } cache_names;
+/* Adds stem + ".json" (out of memory: left out, the kernel keeps that name until its
+ * timeout). */
+void cache_names_add(cache_names *nm, const char *stem);
 /* Hands the names to cfg.changed (outside the lock) and frees them. */
 void cache_names_notify(cache *c, const layout_path *p, cache_names *names);
+
+/* Collections (cache_coll.c), all under the lock. */
+/* reader: an open of the read side (close-to-open revalidation, the record marked read).
+ * others: where the names of other records that a page read again found changed are
+ * added (NULL: not told). */
+int cache_record_attr(cache *c, const layout_path *p, cache_attr *attr, lru_item **content,
+                      bool *changed, bool reader, cache_names *others, cf_error *err);
 /* Close-to-open check of a listed collection whose listing or last check is older than
  * `revalidate` (its directory was looked at): relists it when a listing is one page, else
  * reads the first page's total and relists when it differs from the records known. A
@@ -192,7 +198,7 @@ int cache_store_probe(cache *c, const char *app, const char *slug, size_t *total
  * page_size records a page) and confirms, and updates, every record of the answer that
  * the store knows. 0 or a negative errno (-ENOENT: no such page to read). */
 int cache_store_refresh_page(cache *c, const char *app, const char *slug, const char *name,
-                             cf_error *err);
+                             cache_names *changed, cf_error *err);
 /* As cache_store_list, unless the listing would take more than max_pages pages (the first page
  * tells): then only that page was asked, nothing is installed, the current store (if
  * any) keeps the number of pages in `pages`, and the result is 1. */

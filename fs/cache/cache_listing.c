@@ -313,7 +313,7 @@ static int page_again_cb(void *ud, const cf_page *page)
 }
 
 int cache_store_refresh_page(cache *c, const char *app, const char *slug, const char *name,
-                             cf_error *err)
+                             cache_names *changed, cf_error *err)
 {
     size_t per_page = c->cfg.page_size ? c->cfg.page_size : 500, offset = 0, total = 0;
     size_t la = strlen(app), ls = strlen(slug), klen;
@@ -371,7 +371,12 @@ int cache_store_refresh_page(cache *c, const char *app, const char *slug, const 
             cache_record_newer(c, &s->r.e[k], start) || p->item->len > UINT32_MAX)
             continue;
         e = &s->r.e[k];
+        uint32_t sum = e->sum;
         cache_record_install(c, s, k, p->item, true);
+        /* Another version: the kernel, which keeps a record's attributes for the TTL,
+         * is told (the caller's own record too: its open knows it anyway). */
+        if (changed && e->sum != sum)
+            cache_names_add(changed, p->name);
         e->flags = (e->flags & ~(uint32_t)(RECS_GONE | RECS_FORGOTTEN)) | RECS_FETCHED;
         e->fetched = cache_stamp(c, start);
     }

@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-static void names_add(cache_names *nm, const char *stem)
+void cache_names_add(cache_names *nm, const char *stem)
 {
     size_t len = strlen(stem), sl = strlen(LAYOUT_SUFFIX);
     char *name;
@@ -39,19 +39,19 @@ static void store_diff(const cstore *old, const cstore *now, cache_names *out)
         if (e->flags & RECS_GONE)
             continue;
         if (recs_find(&now->r, name, strlen(name), &j) != 0) {
-            names_add(out, name);
+            cache_names_add(out, name);
             continue;
         }
         f = &now->r.e[j];
         if ((f->flags & RECS_GONE) || f->size != e->size || f->sum != e->sum ||
             f->mtime != e->mtime)
-            names_add(out, name);
+            cache_names_add(out, name);
     }
     for (uint32_t j = 0; j < now->r.n; j++) {
         const char *name = recs_name(&now->r, j);
         uint32_t i;
         if (recs_find(&old->r, name, strlen(name), &i) != 0)
-            names_add(out, name);
+            cache_names_add(out, name);
     }
 }
 

@@ -244,16 +244,6 @@ static int path_of(ino_table *t, node *n, const char *extra, char *buf, size_t l
     return 0;
 }
 
-int ino_path(ino_table *t, uint64_t ino, char *buf, size_t len)
-{
-    int rc;
-    pthread_mutex_lock(&t->lock);
-    node *n = by_id(t, ino);
-    rc = n ? path_of(t, n, NULL, buf, len) : -ESTALE;
-    pthread_mutex_unlock(&t->lock);
-    return rc;
-}
-
 int ino_child_path(ino_table *t, uint64_t parent, const char *name, char *buf, size_t len)
 {
     int rc;
@@ -262,6 +252,11 @@ int ino_child_path(ino_table *t, uint64_t parent, const char *name, char *buf, s
     rc = n ? path_of(t, n, name, buf, len) : -ESTALE;
     pthread_mutex_unlock(&t->lock);
     return rc;
+}
+
+int ino_path(ino_table *t, uint64_t ino, char *buf, size_t len)
+{
+    return ino_child_path(t, ino, NULL, buf, len);
 }
 
 /* A new attached node under parent, with the next number: numbers grow in the order names

@@ -33,7 +33,7 @@ void ino_free(ino_table *t);
 /* The path of node ino into buf ("/" for the root). 0, -ESTALE (unknown or detached),
  * or -ENAMETOOLONG. */
 int ino_path(ino_table *t, uint64_t ino, char *buf, size_t len);
-/* The path of name under directory parent. Same returns. */
+/* The path of name under directory parent (NULL name: parent's own). Same returns. */
 int ino_child_path(ino_table *t, uint64_t parent, const char *name, char *buf, size_t len);
 
 /*

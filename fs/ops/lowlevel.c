@@ -361,30 +361,29 @@ static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
     reply_made(req, newparent, newname, to, rc);
 }
 
-static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* unlink and rmdir: the change, then the name no longer leads to its node. */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+                        int (*op)(const char *))
 {
     char buf[PATH_MAX];
     int rc = ino_child_path(L.inodes, parent, name, buf, sizeof buf);
     COUNT(other);
 
     if (rc == 0)
-        rc = L.ops.unlink ? L.ops.unlink(buf) : -ENOSYS;
+        rc = op ? op(buf) : -ENOSYS;
     if (rc == 0)
         ino_detach(L.inodes, parent, name);
     fuse_reply_err(req, -rc);
 }
 
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    remove_name(req, parent, name, L.ops.unlink);
+}
+
 static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    char buf[PATH_MAX];
-    int rc = ino_child_path(L.inodes, parent, name, buf, sizeof buf);
-    COUNT(other);
-
-    if (rc == 0)
-        rc = L.ops.rmdir ? L.ops.rmdir(buf) : -ENOSYS;
-    if (rc == 0)
-        ino_detach(L.inodes, parent, name);
-    fuse_reply_err(req, -rc);
+    remove_name(req, parent, name, L.ops.rmdir);
 }
 
 static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

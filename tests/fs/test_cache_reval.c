@@ -117,7 +117,11 @@ static void test_opens_and_stat(void)
     EXPECT_RC(getattr(c, REC(00000004), &a), 0);
     CHECK_INT(F.gets, 1);
     /* Reading on: GETs until two in the window (the one above counts), then the page of
-     * each record instead (page 0 holds 0..9, page 1 10..19). */
+     * each record instead (page 0 holds 0..9, page 1 10..19). Record 12 changed on the
+     * server meanwhile: the page read again at record 10's open tells the kernel of it
+     * (cfg.changed), the others of the page being the same. */
+    set_record(12, "v3");
+    changed_calls = changed_names = 0;
     for (int i = 5; i < 20; i++) {
         char path[64];
         snprintf(path, sizeof path, "/apps/a/c/6465e7a5c1a9f0e2%08x.json", i);
@@ -127,6 +131,8 @@ static void test_opens_and_stat(void)
     CHECK_INT(F.gets, 2);
     CHECK_INT(F.pages, 2 + 2); /* the listing's two, and each page once again */
     CHECK_INT(F.reads, 1);
+    CHECK_INT(changed_calls, 1);
+    CHECK_INT(changed_names, 1);
     cache_free(c);
 
     /* revalidate 0: every open asks, never a page (it would be as old at the next). */
